@@ -1,0 +1,4 @@
+from s32s.cli import main
+
+if __name__ == "__main__":
+    main()

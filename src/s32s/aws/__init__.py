@@ -1,0 +1,1 @@
+"""Everything that talks to AWS goes through `s32s.aws.clients`."""

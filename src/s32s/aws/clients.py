@@ -1,0 +1,231 @@
+"""The one place where boto3 sessions and clients are made.
+
+Every command builds a `ClientFactory` from the global options
+(--profile, --region, --endpoint-url / AWS_ENDPOINT_URL) and asks it for
+clients. The factory sets the retry mode, sizes the connection pool to the
+worker count, turns off the optional CRC checksums that cost CPU on every
+request, and applies the Snowball Edge quirks (path-style addressing, a
+self-signed certificate) when the region is `snow`.
+
+`aws_errors()` turns botocore's exceptions into one clear sentence each.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from s32s.errors import AwsError
+
+if TYPE_CHECKING:
+    import boto3
+
+SNOW_REGION = "snow"
+DEFAULT_POOL = 10
+
+
+@dataclass(frozen=True)
+class AwsOptions:
+    """How to reach AWS or an S3-compatible endpoint."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+    session_token: str | None = None
+    verify_tls: bool | str | None = None  # None: verify, except on Snowball endpoints
+    max_pool_connections: int = DEFAULT_POOL
+    max_attempts: int = 8
+    retry_mode: str = "adaptive"
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
+    @property
+    def is_snow(self) -> bool:
+        return (self.region or "").lower() == SNOW_REGION
+
+    def with_pool(self, size: int) -> AwsOptions:
+        return replace(self, max_pool_connections=max(size, DEFAULT_POOL))
+
+
+class ClientFactory:
+    """Makes and caches boto3 clients for one set of options. Thread-safe."""
+
+    def __init__(self, options: AwsOptions | None = None) -> None:
+        self.options = options or AwsOptions()
+        self._lock = threading.Lock()
+        self._session: boto3.Session | None = None
+        self._clients: dict[tuple[str, str | None], Any] = {}
+
+    def derive(self, **changes: Any) -> ClientFactory:
+        return ClientFactory(replace(self.options, **changes))
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.options.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    def session(self) -> boto3.Session:
+        with self._lock:
+            if self._session is None:
+                self._session = self._make_session()
+            return self._session
+
+    def _make_session(self) -> boto3.Session:
+        import boto3
+        import botocore.exceptions
+
+        options = self.options
+        region = None if options.is_snow else options.region
+        try:
+            session = boto3.Session(
+                profile_name=options.profile,
+                region_name=region,
+                aws_access_key_id=options.access_key,
+                aws_secret_access_key=options.secret_key,
+                aws_session_token=options.session_token,
+            )
+        except botocore.exceptions.ProfileNotFound:
+            raise AwsError(
+                f"AWS profile {options.profile!r} is not in your AWS config or credentials file.",
+                "Check the name with `aws configure list-profiles`, or create it.",
+            ) from None
+        return session
+
+    def client(self, service: str, *, endpoint_url: str | None = None) -> Any:
+        """A cached client for `service`; `endpoint_url` overrides the global one."""
+        endpoint = endpoint_url or self.endpoint_url
+        key = (service, endpoint)
+        with self._lock:
+            cached = self._clients.get(key)
+        if cached is not None:
+            return cached
+        session = self.session()
+        client = session.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=self._region_for(session),
+            config=self._botocore_config(service),
+            verify=self._verify(),
+        )
+        with self._lock:
+            return self._clients.setdefault(key, client)
+
+    def s3(self, endpoint_url: str | None = None) -> Any:
+        return self.client("s3", endpoint_url=endpoint_url)
+
+    def _region_for(self, session: boto3.Session) -> str:
+        if self.options.is_snow:
+            return SNOW_REGION
+        return self.options.region or session.region_name or "us-east-1"
+
+    def _verify(self) -> bool | str | None:
+        if self.options.verify_tls is not None:
+            return self.options.verify_tls
+        return False if self.options.is_snow else None
+
+    def _botocore_config(self, service: str) -> Any:
+        from botocore.config import Config
+
+        options = self.options
+        settings: dict[str, Any] = {
+            "retries": {"max_attempts": options.max_attempts, "mode": options.retry_mode},
+            "max_pool_connections": options.max_pool_connections,
+            "connect_timeout": options.connect_timeout,
+            "read_timeout": options.read_timeout,
+            "tcp_keepalive": True,
+            "request_checksum_calculation": "when_required",
+            "response_checksum_validation": "when_required",
+        }
+        if service == "s3" and (options.is_snow or self.endpoint_url):
+            # Snowball Edge and most S3-compatible servers only speak path-style.
+            settings["s3"] = {"addressing_style": "path"}
+        if options.is_snow:
+            settings["signature_version"] = "s3v4"
+        return Config(**settings)
+
+
+def _error_code(exc: Any) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def describe_client_error(exc: Exception, *, bucket: str | None = None) -> str:
+    """One sentence for a failed request; used for per-file failures too."""
+    code = _error_code(exc)
+    where = f" bucket {bucket!r}" if bucket else ""
+    messages = {
+        "NoSuchBucket": f"The{where or ' bucket'} does not exist.",
+        "AccessDenied": f"Access denied to{where or ' the resource'}.",
+        "403": f"Access denied to{where or ' the resource'}.",
+        "404": "Not found.",
+        "NoSuchKey": "The object does not exist (it may have been deleted meanwhile).",
+        "InvalidAccessKeyId": "The AWS access key is not valid.",
+        "SignatureDoesNotMatch": "The AWS secret key does not match the access key.",
+        "ExpiredToken": "The AWS credentials have expired.",
+        "RequestExpired": "The AWS credentials have expired.",
+        "ExpiredTokenException": "The AWS credentials have expired.",
+        "SlowDown": "The endpoint is throttling requests (SlowDown), even after retries.",
+    }
+    if code in messages:
+        return messages[code]
+    return str(exc)
+
+
+_HINTS = {
+    "NoSuchBucket": "Check the bucket name and the region/endpoint, or create the bucket.",
+    "AccessDenied": "Check the IAM policy of these credentials, or use another --profile.",
+    "403": "Check the IAM policy of these credentials, or use another --profile.",
+    "InvalidAccessKeyId": "Check the credentials in your profile or environment.",
+    "SignatureDoesNotMatch": "Check the secret key in your profile or environment.",
+    "ExpiredToken": "Refresh them (for example `aws sso login`) and try again.",
+    "RequestExpired": "Refresh them (for example `aws sso login`) and try again.",
+    "ExpiredTokenException": "Refresh them (for example `aws sso login`) and try again.",
+}
+
+
+def translate_error(
+    exc: BaseException, *, bucket: str | None = None, endpoint: str | None = None
+) -> AwsError | None:
+    """An `AwsError` for botocore's exceptions, or None for anything else."""
+    import botocore.exceptions as bce
+
+    if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
+        return AwsError(
+            "No AWS credentials were found.",
+            "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws configure`, or pass --profile.",
+        )
+    if isinstance(exc, bce.EndpointConnectionError | bce.ConnectTimeoutError):
+        url = endpoint or getattr(exc, "kwargs", {}).get("endpoint_url", "the endpoint")
+        return AwsError(
+            f"Cannot reach {url}.",
+            "Check the --endpoint-url, the network and that the service is running.",
+        )
+    if isinstance(exc, bce.ProfileNotFound):
+        return AwsError(f"{exc}.", "Check the name with `aws configure list-profiles`.")
+    if isinstance(exc, bce.SSLError):
+        return AwsError(
+            f"TLS failed talking to {endpoint or 'the endpoint'}: {exc}.",
+            "For a device with a self-signed certificate use region `snow`.",
+        )
+    if isinstance(exc, bce.ClientError):
+        code = _error_code(exc)
+        return AwsError(describe_client_error(exc, bucket=bucket), _HINTS.get(code))
+    if isinstance(exc, bce.BotoCoreError):
+        return AwsError(str(exc))
+    return None
+
+
+@contextmanager
+def aws_errors(*, bucket: str | None = None, endpoint: str | None = None) -> Iterator[None]:
+    """Re-raise botocore's exceptions as `AwsError` (exit 2) with a clear message."""
+    try:
+        yield
+    except Exception as exc:
+        translated = translate_error(exc, bucket=bucket, endpoint=endpoint)
+        if translated is None:
+            raise
+        raise translated from exc

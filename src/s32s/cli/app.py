@@ -1,0 +1,120 @@
+"""The object every command receives: global options, config, clients, output."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from s32s.aws.clients import ClientFactory
+    from s32s.config import Config
+
+
+@dataclass
+class App:
+    """State built once by the root group and passed to every command."""
+
+    config_option: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    no_verify_ssl: bool = False
+    json_output: bool = False
+    quiet: bool = False
+    verbose: int = 0
+    stdin_isatty: bool = field(default_factory=lambda: sys.stdin.isatty())
+    stdout_isatty: bool = field(default_factory=lambda: sys.stdout.isatty())
+
+    @classmethod
+    def from_options(cls, **options: Any) -> App:
+        app = cls(**options)
+        app._setup_logging()
+        return app
+
+    def _setup_logging(self) -> None:
+        level = logging.WARNING
+        if self.verbose == 1:
+            level = logging.INFO
+        elif self.verbose >= 2:
+            level = logging.DEBUG
+        logger = logging.getLogger("s32s")
+        logger.setLevel(level)
+        if not logger.handlers:
+            from rich.logging import RichHandler
+
+            from s32s.cli.output import error_console
+
+            logger.addHandler(
+                RichHandler(console=error_console(), show_path=False, show_time=False)
+            )
+        if self.verbose >= 2:
+            logging.getLogger("botocore").setLevel(logging.DEBUG)
+            logging.getLogger("botocore").addHandler(logger.handlers[0])
+
+    @property
+    def interactive(self) -> bool:
+        """True when a person can answer prompts: both stdin and stdout are terminals."""
+        return self.stdin_isatty and self.stdout_isatty and not self.json_output
+
+    @property
+    def config_path(self) -> Path:
+        from s32s.config import resolve_config_path
+
+        return resolve_config_path(self.config_option)
+
+    def load_config(self, *, required: bool = True) -> Config:
+        """The ini file's settings; defaults when it is absent and not `required`."""
+        from s32s.config import Config, load_config
+
+        path = self.config_path
+        if not path.exists() and not required:
+            return Config(path=None)
+        config = load_config(path)
+        for warning in config.warnings:
+            self.warn(warning)
+        return config
+
+    @cached_property
+    def factory(self) -> ClientFactory:
+        return self.client_factory()
+
+    def client_factory(self, workers: int = 10) -> ClientFactory:
+        from s32s.aws.clients import AwsOptions, ClientFactory
+
+        options = AwsOptions(
+            profile=self.profile,
+            region=self.region,
+            endpoint_url=self.endpoint_url,
+            verify_tls=False if self.no_verify_ssl else None,
+        )
+        return ClientFactory(options.with_pool(workers + 4))
+
+    # output -----------------------------------------------------------------
+    def info(self, message: str) -> None:
+        """A status line on stderr, hidden by --quiet and --json."""
+        if not (self.quiet or self.json_output):
+            from s32s.cli.output import error_console
+
+            error_console().print(message, highlight=False)
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            from rich.markup import escape
+
+            from s32s.cli.output import error_console
+
+            error_console().print(f"[yellow]Warning:[/] {escape(message)}", highlight=False)
+
+    def emit_json(self, document: Any) -> None:
+        import json
+
+        click.echo(json.dumps(document, indent=2, default=str))
+
+
+pass_app = click.make_pass_decorator(App)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+from botocore.stub import Stubber
+
+from s32s.aws.clients import AwsOptions, ClientFactory, aws_errors, translate_error
+from s32s.errors import AwsError
+
+
+def test_options_reach_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    factory = ClientFactory(
+        AwsOptions(region="eu-west-3", endpoint_url="http://127.0.0.1:9").with_pool(32)
+    )
+    s3 = factory.s3()
+    assert s3.meta.region_name == "eu-west-3"
+    assert s3.meta.endpoint_url == "http://127.0.0.1:9"
+    assert s3.meta.config.max_pool_connections == 32
+    assert s3.meta.config.retries["mode"] == "adaptive"
+    assert s3.meta.config.s3["addressing_style"] == "path"
+    assert factory.s3() is s3  # cached
+
+
+def test_endpoint_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:7")
+    assert ClientFactory().s3().meta.endpoint_url == "http://127.0.0.1:7"
+
+
+def test_snow_region_quirks() -> None:
+    factory = ClientFactory(AwsOptions(region="snow", endpoint_url="https://192.0.2.1:8443"))
+    s3 = factory.s3()
+    assert s3.meta.region_name == "snow"
+    assert s3.meta.config.s3["addressing_style"] == "path"
+    assert factory._verify() is False
+
+
+def test_missing_profile_is_clear() -> None:
+    with pytest.raises(AwsError, match="profile 'ghost'"):
+        ClientFactory(AwsOptions(profile="ghost")).s3()
+
+
+@pytest.mark.parametrize(
+    ("code", "fragment"),
+    [
+        ("AccessDenied", "Access denied to bucket 'b'"),
+        ("NoSuchBucket", "bucket 'b' does not exist"),
+        ("InvalidAccessKeyId", "access key is not valid"),
+        ("ExpiredToken", "credentials have expired"),
+        ("SignatureDoesNotMatch", "secret key does not match"),
+    ],
+)
+def test_client_errors_become_one_sentence(code: str, fragment: str) -> None:
+    s3 = ClientFactory(AwsOptions(region="us-east-1")).s3()
+    with Stubber(s3) as stub:
+        stub.add_client_error("list_objects_v2", service_error_code=code, http_status_code=403)
+        with pytest.raises(AwsError) as info, aws_errors(bucket="b"):
+            s3.list_objects_v2(Bucket="b")
+    assert fragment in info.value.message
+    assert info.value.exit_code == 2
+
+
+def test_no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+    ):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    s3 = ClientFactory(AwsOptions(region="us-east-1", endpoint_url="http://127.0.0.1:9")).s3()
+    with pytest.raises(AwsError, match="No AWS credentials"), aws_errors():
+        s3.list_buckets()
+
+
+def test_unreachable_endpoint() -> None:
+    factory = ClientFactory(
+        AwsOptions(endpoint_url="http://127.0.0.1:9", max_attempts=1, connect_timeout=1)
+    )
+    with (
+        pytest.raises(AwsError, match=r"Cannot reach http://127.0.0.1:9"),
+        aws_errors(endpoint=factory.endpoint_url),
+    ):
+        factory.s3().list_buckets()
+
+
+def test_other_exceptions_pass_through() -> None:
+    assert translate_error(ValueError("x")) is None
