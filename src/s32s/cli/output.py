@@ -14,7 +14,7 @@ def error_console() -> Console:
     """Messages, warnings and progress go to stderr; stdout is kept for results."""
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)
 
 
 def stdout_console() -> Console:

@@ -1,0 +1,335 @@
+"""`s32s master push`, `s32s slave pull` and `s32s sync SRC DST`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from s32s.cli.app import App, pass_app
+from s32s.errors import ExitCode
+
+if TYPE_CHECKING:
+    from s32s.config import Config
+    from s32s.mapsync import RunOptions
+    from s32s.sync.events import Report
+    from s32s.sync.job import SyncJob
+
+
+def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every sync command shares."""
+    options = [
+        click.option(
+            "--dry-run", is_flag=True, help="Show what would be copied and deleted; change nothing."
+        ),
+        click.option(
+            "--yes",
+            "-y",
+            is_flag=True,
+            help="Do not ask before deleting (needed without a terminal).",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(1, 256),
+            default=16,
+            show_default=True,
+            help="Files transferred in parallel (one shared connection pool).",
+        ),
+        click.option(
+            "--checksum",
+            is_flag=True,
+            help="Compare content (MD5 / multipart ETag) instead of size and modification time.",
+        ),
+        click.option(
+            "--max-delete",
+            metavar="N|all",
+            help="Allow up to N deletions (or all). Default: refuse deleting more than half the destination.",
+        ),
+        click.option(
+            "--allow-empty-source",
+            is_flag=True,
+            help="Allow mirroring a missing or empty source (deletes everything at the destination).",
+        ),
+        click.option(
+            "--delete-excluded",
+            is_flag=True,
+            help="Also delete destination files matched by ignore rules (S32S's wipe).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def build_run_options(
+    app: App, config: Config, kwargs: dict[str, Any], backup_dir: str | None = None
+) -> RunOptions:
+    from s32s.mapsync import RunOptions
+    from s32s.sync.safeguards import Safeguards
+
+    try:
+        max_delete = Safeguards.parse_max_delete(kwargs["max_delete"])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--max-delete") from None
+    return RunOptions(
+        workers=kwargs["workers"],
+        checksum=kwargs["checksum"],
+        max_delete=max_delete,
+        allow_empty_source=kwargs["allow_empty_source"],
+        delete_excluded=kwargs["delete_excluded"],
+        backup_dir=Path(backup_dir).resolve() if backup_dir else None,
+        sleep_after_rmdir=config.time_sleep_after_rm,
+    )
+
+
+class SyncSession:
+    """Runs jobs one after the other with preview, confirmation, progress and summary."""
+
+    def __init__(self, app: App, config: Config, *, dry_run: bool, yes: bool) -> None:
+        self.app = app
+        self.config = config
+        self.dry_run = dry_run
+        self.assume_yes = yes or config.skip_delete_alert
+        self.reports: list[Report] = []
+        self.stop = threading.Event()
+
+    def run_job(self, job: SyncJob) -> Report:
+        from s32s.aws.clients import aws_errors
+        from s32s.sync.job import execute, prepare
+        from s32s.sync.lock import destination_lock
+
+        bucket = getattr(getattr(job.dest, "url", None), "bucket", None) or getattr(
+            getattr(job.source, "url", None), "bucket", None
+        )
+        endpoint = getattr(job.dest, "endpoint", None) or getattr(job.source, "endpoint", None)
+        with (
+            aws_errors(bucket=bucket, endpoint=endpoint),
+            destination_lock(job.dest.identity, str(job.dest)),
+        ):
+            prepared = prepare(job)
+            report = self._decide_and_run(prepared, execute)
+        self.reports.append(report)
+        return report
+
+    def _decide_and_run(self, prepared: Any, execute: Callable[..., Report]) -> Report:
+        from s32s.cli import progress as view
+
+        job, plan, app = prepared.job, prepared.plan, self.app
+        visible = not (app.quiet or app.json_output)
+        if visible:
+            view.render_plan(job.name, str(job.source), str(job.dest), plan, dry_run=self.dry_run)
+        if prepared.refused or self.dry_run:
+            report = prepared.empty_report(dry_run=self.dry_run)
+            if not self.dry_run:
+                self._show(report)
+            return report
+        if plan.deletes and not self.assume_yes:
+            if visible or app.interactive:
+                view.render_delete_preview(str(job.dest), plan)
+            if not app.interactive:
+                report = prepared.empty_report()
+                report.refused.append(
+                    f"{len(plan.deletes)} file(s) would be deleted and there is no terminal to confirm: "
+                    "pass --yes (or set skip_delete_alert = True)"
+                )
+                self._show(report)
+                return report
+            if not view.confirm_deletes():
+                report = prepared.empty_report()
+                report.refused.append("deletion not confirmed")
+                self._show(report)
+                return report
+        report = self._execute(prepared, execute)
+        self._show(report)
+        return report
+
+    def _execute(self, prepared: Any, execute: Callable[..., Report]) -> Report:
+        from s32s.cli import progress as view
+
+        job = prepared.job
+        if self.app.quiet or self.app.json_output:
+            from s32s.sync.events import NullReporter
+
+            return execute(prepared, NullReporter(), self.stop)
+        if self.app.stdout_isatty or view.error_console().is_terminal:
+            progress = view.make_progress()
+            reporter = view.RichReporter(progress)
+            with progress:
+                reporter.planned(job.name, prepared.plan)
+                return execute(prepared, reporter, self.stop)
+        return execute(
+            prepared, view.LineReporter(str(job.source), str(job.dest), quiet=False), self.stop
+        )
+
+    def _show(self, report: Report) -> None:
+        if not self.app.json_output:
+            from s32s.cli.progress import render_problems
+
+            render_problems(report)
+
+    def finish(self) -> None:
+        """Print the summary (or the JSON report) and exit with the worst code."""
+        from s32s.cli.progress import render_summary
+
+        code = max(
+            (report.exit_code for report in self.reports), default=ExitCode.OK, key=_severity
+        )
+        if self.app.json_output:
+            self.app.emit_json(
+                {"maps": [report.to_dict() for report in self.reports], "exit_code": int(code)}
+            )
+        elif self.reports and not self.config.skip_transfer_detail and not self.app.quiet:
+            render_summary(self.reports)
+        if code:
+            raise SystemExit(int(code))
+
+
+def _severity(code: ExitCode) -> int:
+    return {ExitCode.OK: 0, ExitCode.PARTIAL_FAILURE: 1, ExitCode.REFUSED: 2}.get(code, 3)
+
+
+def run_maps(
+    app: App,
+    mode: str,
+    names: tuple[str, ...],
+    maps: str | None,
+    kwargs: dict[str, Any],
+    backup_dir: str | None = None,
+) -> None:
+    from s32s.cli.maps import load_mapset
+    from s32s.mapsync import StoreFactory, check_no_shared_s3_paths, job_for_map
+
+    config = app.load_config(required=maps is None)
+    mapset = load_mapset(app, maps, mode)
+    selected = mapset.select(names)
+    _check_other_mode(app, config, mode, mapset.maps, check_no_shared_s3_paths)
+    options = build_run_options(app, config, kwargs, backup_dir)
+    session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
+    factory = app.client_factory(options.workers)
+    with StoreFactory(factory, options.workers) as stores:
+        for pathmap in selected:
+            session.run_job(job_for_map(pathmap, mode, stores, options))
+    session.finish()
+
+
+def _check_other_mode(
+    app: App, config: Config, mode: str, maps: list[Any], check: Callable[..., None]
+) -> None:
+    """When this machine's ini names both a master and a slave maps path, they must not share S3 paths."""
+    other_mode = "slave" if mode == "master" else "master"
+    other_location = config.maps_for(other_mode)
+    if not other_location or other_location == config.maps_for(mode):
+        return
+    from s32s.errors import S32SError
+    from s32s.pathmap import load_maps
+
+    try:
+        other = load_maps(other_location, mode=None, factory=app.factory).maps
+    except S32SError as exc:
+        app.warn(
+            f"The {other_mode} maps at {other_location} could not be checked for shared S3 paths: {exc.message}"
+        )
+        return
+    masters, slaves = (maps, other) if mode == "master" else (other, maps)
+    check(masters, slaves)
+
+
+def names_and_maps(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option("--maps", metavar="PATH", help="Maps path [default: from s32s.ini].")(
+        function
+    )
+    return click.argument("names", nargs=-1, metavar="[NAME]...")(function)
+
+
+@click.group("master")
+def master_group() -> None:
+    """Commands of the machine that pushes (ismaster = True)."""
+
+
+@master_group.command("push")
+@names_and_maps
+@run_options
+@pass_app
+def push_command(app: App, names: tuple[str, ...], maps: str | None, **kwargs: Any) -> None:
+    """Push each map's local folder to its S3 path (all maps when no NAME is given).
+
+    New and changed files are uploaded; files gone from the folder are deleted
+    from S3 after a preview and confirmation. Symbolic links are not followed.
+    """
+    run_maps(app, "master", names, maps, kwargs)
+
+
+@click.group("slave")
+def slave_group() -> None:
+    """Commands of the machines that pull (ismaster = False)."""
+
+
+@slave_group.command("pull")
+@names_and_maps
+@run_options
+@click.option(
+    "--backup-dir",
+    type=click.Path(file_okay=False),
+    help="Move replaced or deleted local files here instead of destroying them.",
+)
+@pass_app
+def pull_command(
+    app: App, names: tuple[str, ...], maps: str | None, backup_dir: str | None, **kwargs: Any
+) -> None:
+    """Pull each map's S3 path into its local folder (all maps when no NAME is given).
+
+    Files are written under a temporary name and renamed into place, with the
+    master's modification time. Files gone from S3 are deleted locally after a
+    preview and confirmation.
+    """
+    run_maps(app, "slave", names, maps, kwargs, backup_dir)
+
+
+@click.command("sync")
+@click.argument("source")
+@click.argument("destination")
+@click.option(
+    "--delete", is_flag=True, help="Delete destination files that are not in the source (mirror)."
+)
+@click.option(
+    "--ignore",
+    "ignore_rules",
+    multiple=True,
+    metavar="RULE",
+    help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
+)
+@run_options
+@click.option(
+    "--backup-dir",
+    type=click.Path(file_okay=False),
+    help="Move replaced or deleted local files here instead of destroying them.",
+)
+@pass_app
+def sync_command(
+    app: App,
+    source: str,
+    destination: str,
+    delete: bool,
+    ignore_rules: tuple[str, ...],
+    backup_dir: str | None,
+    **kwargs: Any,
+) -> None:
+    """Sync SOURCE to DESTINATION: each a local folder or s3://bucket/prefix.
+
+    Copies what is new or changed (size or modification time). With --delete,
+    also removes what the source no longer has. S3 → S3 on one endpoint copies
+    server-side. Symbolic links are not followed.
+    """
+    from s32s.mapsync import StoreFactory, job_for_paths
+
+    config = app.load_config(required=False)
+    options = build_run_options(app, config, kwargs, backup_dir)
+    session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
+    with StoreFactory(app.client_factory(options.workers), options.workers) as stores:
+        session.run_job(
+            job_for_paths(source, destination, stores, options, delete=delete, ignore=ignore_rules)
+        )
+    session.finish()

@@ -1,0 +1,154 @@
+"""Turn path maps (and `s32s sync` arguments) into sync jobs for the engine.
+
+This is where a map's meaning lives: which side is the source in master and
+slave mode, folder maps versus file-list maps, the checks that come before
+any listing (dangerous slave folders, a slave's file-list folder that must
+exist, master and slave maps sharing an S3 path on one machine).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from s32s.errors import ConfigError, SafeguardRefused
+from s32s.ignore import IgnoreRules
+from s32s.pathmap import PathMap
+from s32s.paths import S3Url, is_s3_url, parse_s3_url
+from s32s.sync.compare import CompareOptions
+from s32s.sync.execute import ExecuteOptions
+from s32s.sync.job import SyncJob
+from s32s.sync.local import LocalStore
+from s32s.sync.plan import PlanOptions
+from s32s.sync.s3 import S3Store
+from s32s.sync.safeguards import Safeguards, check_local_destination
+from s32s.sync.state import MetadataCache
+
+DEFAULT_WORKERS = 16
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The flags shared by push, pull and sync."""
+
+    workers: int = DEFAULT_WORKERS
+    checksum: bool = False
+    max_delete: int | None = None
+    allow_empty_source: bool = False
+    delete_excluded: bool = False
+    backup_dir: Path | None = None
+    sleep_after_rmdir: float = 0.0
+
+
+class StoreFactory:
+    """Makes stores that share one S3 client and one pool for multipart parts."""
+
+    def __init__(self, client_factory: Any, workers: int) -> None:
+        self.client_factory = client_factory
+        self.part_pool = ThreadPoolExecutor(
+            max_workers=max(4, min(workers, 16)), thread_name_prefix="s32s-part"
+        )
+
+    def s3(self, url: S3Url) -> S3Store:
+        endpoint = self.client_factory.endpoint_url
+        cache = MetadataCache.for_location(endpoint, url.bucket, url.prefix)
+        return S3Store(
+            url, self.client_factory.s3(), cache=cache, part_pool=self.part_pool, endpoint=endpoint
+        )
+
+    def local(self, folder: str | Path, backup_dir: Path | None = None) -> LocalStore:
+        return LocalStore(Path(folder), backup_dir=backup_dir)
+
+    def close(self) -> None:
+        self.part_pool.shutdown(wait=True)
+
+    def __enter__(self) -> StoreFactory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _options(
+    pathmap_files: tuple[str, ...] | None, ignore: IgnoreRules, delete: bool, run: RunOptions
+) -> tuple[PlanOptions, Safeguards, ExecuteOptions]:
+    plan = PlanOptions(
+        ignore=ignore,
+        files=pathmap_files,
+        delete=delete and pathmap_files is None,
+        delete_excluded=run.delete_excluded,
+        compare=CompareOptions(checksum=run.checksum),
+    )
+    guards = Safeguards(allow_empty_source=run.allow_empty_source, max_delete=run.max_delete)
+    execute = ExecuteOptions(workers=run.workers, sleep_after_rmdir=run.sleep_after_rmdir)
+    return plan, guards, execute
+
+
+def job_for_map(pathmap: PathMap, mode: str, stores: StoreFactory, run: RunOptions) -> SyncJob:
+    """push (master: local → S3) or pull (slave: S3 → local) for one map."""
+    folder = pathmap.local_for(mode)
+    if folder is None:
+        raise ConfigError(
+            f"{pathmap.source}: map #{pathmap.index} {pathmap.name!r} has no {mode!r} folder."
+        )
+    remote = stores.s3(pathmap.s3)
+    if mode == "master":
+        local = stores.local(folder)
+        source, dest = local, remote
+    else:
+        check_local_destination(folder)
+        if pathmap.is_file_list and not Path(folder).is_dir():
+            raise ConfigError(
+                f"Map {pathmap.name!r}: the slave folder {folder} does not exist.",
+                "A file-list map only fills an existing folder: create it first.",
+            )
+        local = stores.local(folder, backup_dir=run.backup_dir)
+        source, dest = remote, local
+    plan, guards, execute = _options(pathmap.files, pathmap.ignore_rules, True, run)
+    return SyncJob(pathmap.name, source, dest, plan, guards, execute)
+
+
+def job_for_paths(
+    source_text: str,
+    dest_text: str,
+    stores: StoreFactory,
+    run: RunOptions,
+    *,
+    delete: bool,
+    ignore: tuple[str, ...],
+) -> SyncJob:
+    """`s32s sync SRC DST`: each side a local folder or s3://bucket/prefix."""
+
+    def make(text: str, is_dest: bool) -> LocalStore | S3Store:
+        if is_s3_url(text):
+            return stores.s3(parse_s3_url(text))
+        folder = Path(text).expanduser().resolve()
+        if is_dest and delete:
+            check_local_destination(str(folder))
+        return stores.local(folder, backup_dir=run.backup_dir if is_dest else None)
+
+    source, dest = make(source_text, False), make(dest_text, True)
+    if isinstance(source, LocalStore) and not source.exists():
+        raise ConfigError(f"The source folder {source.root} does not exist.")
+    if str(source) == str(dest):
+        raise ConfigError("The source and the destination are the same place.")
+    plan, guards, execute = _options(None, IgnoreRules(ignore), delete, run)
+    job = SyncJob(f"{source_text} → {dest_text}", source, dest, plan, guards, execute)
+    if isinstance(source, S3Store) and isinstance(dest, S3Store):
+        execute_options = ExecuteOptions(workers=run.workers, server_side_copy=True)
+        job.execute_options = execute_options
+    return job
+
+
+def check_no_shared_s3_paths(master_maps: list[PathMap], slave_maps: list[PathMap]) -> None:
+    """A machine that is master of a path and slave of the same path would sync in circles."""
+    for master in master_maps:
+        for slave in slave_maps:
+            if master.s3.overlaps(slave.s3):
+                raise SafeguardRefused(
+                    f"Master map {master.name!r} ({master.s3}) and slave map {slave.name!r} ({slave.s3}) "
+                    "share an S3 path on this machine.",
+                    "A machine must not push and pull the same S3 path: fix one of the maps.",
+                )

@@ -1,0 +1,192 @@
+"""A folder on a local disk as one side of a sync."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from s32s.sync.entries import Entry
+
+TEMP_SUFFIX = ".s32s-tmp"
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+class UnsafeKeyError(ValueError):
+    """An S3 key that would land outside the destination folder."""
+
+
+def check_relative_key(key: str) -> str:
+    """Refuse keys that could escape the root: `..`, absolute paths, drive letters, backslashes.
+
+    Returns the key unchanged when it is safe. Checked for every file written
+    or deleted locally, whatever produced the key.
+    """
+    problems = []
+    if not key:
+        problems.append("it is empty")
+    if "\\" in key:
+        problems.append("it contains a backslash")
+    if key.startswith("/"):
+        problems.append("it is an absolute path")
+    if _DRIVE.match(key):
+        problems.append("it starts with a drive letter")
+    if "\0" in key:
+        problems.append("it contains a NUL character")
+    parts = key.split("/")
+    if any(part in ("..", ".") for part in parts):
+        problems.append("it has a `.` or `..` segment")
+    if any(part == "" for part in parts[1:-1]) or (len(parts) > 1 and parts[0] == ""):
+        problems.append("it has an empty path segment")
+    if problems:
+        raise UnsafeKeyError(
+            f"refused: the key would not stay inside the folder ({', '.join(problems)})"
+        )
+    return key
+
+
+class LocalStore:
+    """Lists, reads, writes (atomically) and deletes files below `root`.
+
+    Symbolic links are not followed: they are reported in `skipped` with a
+    reason, and never deleted or replaced through.
+    """
+
+    kind = "local"
+
+    def __init__(self, root: str | os.PathLike[str], *, backup_dir: Path | None = None) -> None:
+        self.root = Path(root)
+        self.backup_dir = backup_dir
+        self.skipped: list[tuple[str, str]] = []
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+    @property
+    def identity(self) -> str:
+        return f"local:{os.path.normcase(os.path.abspath(self.root))}"
+
+    def exists(self) -> bool:
+        return self.root.is_dir()
+
+    def path_of(self, key: str) -> Path:
+        check_relative_key(key)
+        return self.root.joinpath(*key.split("/"))
+
+    # listing ---------------------------------------------------------------
+    def list(self) -> Iterator[Entry]:
+        """Every file and folder below the root (files with size and mtime)."""
+        self.skipped = []
+        if not self.root.is_dir():
+            return
+        yield from self._walk(str(self.root), "")
+
+    def _walk(self, folder: str, relative: str) -> Iterator[Entry]:
+        try:
+            with os.scandir(folder) as iterator:
+                items = sorted(iterator, key=lambda item: item.name)
+        except OSError as exc:
+            self.skipped.append((relative or ".", f"cannot be listed: {exc.strerror or exc}"))
+            return
+        for item in items:
+            key = f"{relative}{item.name}"
+            if item.name.endswith(TEMP_SUFFIX):
+                continue
+            try:
+                if item.is_symlink():
+                    self.skipped.append((key, "symbolic link, not followed"))
+                elif item.is_dir(follow_symlinks=False):
+                    yield Entry(key, is_dir=True)
+                    yield from self._walk(item.path, f"{key}/")
+                elif item.is_file(follow_symlinks=False):
+                    stat = item.stat(follow_symlinks=False)
+                    yield Entry(key, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+                else:
+                    self.skipped.append((key, "not a regular file"))
+            except OSError as exc:
+                self.skipped.append((key, f"cannot be read: {exc.strerror or exc}"))
+
+    def stat(self, key: str) -> Entry | None:
+        try:
+            stat = self.path_of(key).stat()
+        except OSError:
+            return None
+        return Entry(key, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+
+    # reading and writing ----------------------------------------------------
+    def open_read(self, key: str) -> BinaryIO:
+        return open(self.path_of(key), "rb")
+
+    @contextlib.contextmanager
+    def atomic_writer(self, key: str, mtime_ns: int | None) -> Iterator[BinaryIO]:
+        """Write to a temporary file beside the target; rename it into place only when whole."""
+        target = self.path_of(key)
+        self._ensure_parent(target)
+        if target.is_symlink() or target.is_dir():
+            raise OSError(f"{target} is a symbolic link or a folder; not replaced")
+        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
+        handle = open(temporary, "wb")  # noqa: SIM115 - closed below
+        try:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            if mtime_ns is not None:
+                os.utime(temporary, ns=(mtime_ns, mtime_ns))
+            if self.backup_dir is not None and target.exists():
+                self._backup(key, target)
+            os.replace(temporary, target)
+        except BaseException:
+            handle.close()
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise
+
+    def _ensure_parent(self, target: Path) -> None:
+        parent = target.parent
+        # A folder of the key path that is a symlink could redirect the write: refuse it.
+        current = self.root
+        for part in parent.relative_to(self.root).parts:
+            current = current / part
+            if current.is_symlink():
+                raise OSError(f"{current} is a symbolic link; not written through")
+        parent.mkdir(parents=True, exist_ok=True)
+
+    def make_dir(self, key: str) -> None:
+        path = self.path_of(key)
+        self._ensure_parent(path / "x")
+
+    # deleting ---------------------------------------------------------------
+    def delete(self, key: str) -> None:
+        path = self.path_of(key)
+        if self.backup_dir is not None:
+            self._backup(key, path)
+        else:
+            path.unlink(missing_ok=True)
+
+    def remove_dir(self, key: str) -> bool:
+        """Remove an empty folder; True when it was removed."""
+        try:
+            self.path_of(key).rmdir()
+        except OSError:
+            return False
+        return True
+
+    def _backup(self, key: str, path: Path) -> None:
+        assert self.backup_dir is not None
+        destination = self.backup_dir.joinpath(*key.split("/"))
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if destination.exists():
+            destination.unlink()
+        shutil.move(str(path), str(destination))
+
+    def free_space(self) -> int | None:
+        try:
+            return shutil.disk_usage(self.root).free
+        except OSError:
+            return None
