@@ -98,7 +98,7 @@ def _print_list(location: str, summaries: list[dict[str, Any]]) -> None:
     ]
     columns = ["epoch", "start", "status", "moved", "failed", "bytes", "done", "duration"]
     rendered = table(f"Transfer logs in {location}", columns, rows)
-    for column in rendered.columns[:2]:
+    for column in rendered.columns[:3]:
         column.no_wrap = True
     stdout_console().print(rendered)
 
