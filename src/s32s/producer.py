@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from s32s.errors import ConfigError
+from s32s.errors import AwsError, ConfigError
 from s32s.paths import S3Url
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PREFIX = "img_"
 DEFAULT_SIZE = (640, 480)
 DEFAULT_QUALITY = 85
-MIN_SIDE, MAX_SIDE = 64, 8192
+MIN_SIDE, MAX_SIDE = 32, 8192
 DIGITS = 5
 EXTENSION = ".jpg"
 TMP_SUFFIX = ".tmp"
@@ -272,6 +272,22 @@ def prepare_root(root: Path) -> Path:
     return root
 
 
+def _check_bucket(client: Any, bucket: str) -> None:
+    """HEAD the bucket; its 404 has no body, so name the bucket here rather than say "Not found"."""
+    import botocore.exceptions
+
+    try:
+        client.head_bucket(Bucket=bucket)
+    except botocore.exceptions.ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("404", "NoSuchBucket"):
+            raise AwsError(
+                f"The bucket {bucket!r} does not exist at this endpoint.",
+                "Check the bucket in --to (and --endpoint-url or --region), or create the bucket.",
+            ) from None
+        raise
+
+
 # --- the run -------------------------------------------------------------------
 
 
@@ -378,7 +394,7 @@ class Producer:
             from s32s.aws.clients import aws_errors
 
             with aws_errors(bucket=settings.target.bucket):
-                self.s3.head_bucket(Bucket=settings.target.bucket)
+                _check_bucket(self.s3, settings.target.bucket)
                 existing |= s3_indices(self.s3, settings.target, settings.prefix)
             places.append(str(settings.target))
         self._next = first_index(existing, settings.start, settings.count, " and ".join(places))

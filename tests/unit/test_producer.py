@@ -84,13 +84,13 @@ def test_quality_changes_the_file_size() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("640x480", (640, 480)), (" 64 X 64 ", (64, 64)), ("8192x64", (8192, 64))],
+    [("640x480", (640, 480)), (" 32 X 32 ", (32, 32)), ("8192x64", (8192, 64))],
 )
 def test_parse_size(text: str, expected: tuple[int, int]) -> None:
     assert parse_size(text) == expected
 
 
-@pytest.mark.parametrize("text", ["640", "640x", "x480", "0x480", "63x480", "640x9000", "a x b"])
+@pytest.mark.parametrize("text", ["640", "640x", "x480", "0x480", "31x480", "640x9000", "a x b"])
 def test_parse_size_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_size(text)

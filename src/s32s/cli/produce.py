@@ -15,6 +15,8 @@ from s32s.cli.app import App, pass_app
 from s32s.errors import ExitCode
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from s32s.paths import S3Url
     from s32s.producer import ProducedImage, Producer, ProducerRun
 
@@ -127,7 +129,7 @@ class S3UrlType(click.ParamType):
     metavar="WxH",
     default="640x480",
     show_default=True,
-    help="Image size in pixels, WIDTHxHEIGHT (each side 64 to 8192).",
+    help="Image size in pixels, WIDTHxHEIGHT (each side 32 to 8192).",
 )
 @click.option(
     "--quality",
@@ -209,8 +211,6 @@ def _stop_on_ctrl_c(stop: threading.Event) -> Iterator[None]:
 
 
 def _run_with_display(app: App, producer: Producer, first: int) -> ProducerRun:
-    from s32s.cli.output import error_console
-
     settings = producer.settings
     where = " and ".join(str(p) for p in (settings.root, settings.target) if p is not None)
     from rich.markup import escape
@@ -218,7 +218,7 @@ def _run_with_display(app: App, producer: Producer, first: int) -> ProducerRun:
     app.info(f"Producing images from number {first} into {escape(where)}; Ctrl-C to stop.")
     if app.quiet or app.json_output:
         return producer.run(_warn_failures(app))
-    if error_console().is_terminal:
+    if _console().is_terminal:
         return _run_live(app, producer)
     return producer.run(_status_line(app, settings.target))
 
@@ -257,15 +257,13 @@ def _run_live(app: App, producer: Producer) -> ProducerRun:
         TimeElapsedColumn,
     )
 
-    from s32s.cli.output import error_console
-
     columns = [SpinnerColumn(), TextColumn("[bold]{task.description}")]
     if producer.settings.count is not None:
         columns += [BarColumn(), MofNCompleteColumn()]
     else:
         columns.append(TextColumn("{task.completed} images"))
     columns += [TimeElapsedColumn(), TextColumn("{task.fields[last]}")]
-    with Progress(*columns, console=error_console()) as progress:
+    with Progress(*columns, console=_console()) as progress:
         task = progress.add_task("Producing", total=producer.settings.count, last="")
 
         def report(image: ProducedImage) -> None:
@@ -307,12 +305,17 @@ def _finish(app: App, producer: Producer, run: ProducerRun) -> None:
         ctx.exit(ExitCode.PARTIAL_FAILURE)
 
 
+def _console() -> Console:
+    """The stderr console; the live display is drawn only when it is a terminal."""
+    from s32s.cli.output import error_console
+
+    return error_console()
+
+
 def _line(app: App, message: str) -> None:
     """Like `app.info`, but never wrapped: one image, one line, whatever the width."""
     if not (app.quiet or app.json_output):
-        from s32s.cli.output import error_console
-
-        error_console().print(message, highlight=False, soft_wrap=True)
+        _console().print(message, highlight=False, soft_wrap=True)
 
 
 def _stamp(image: ProducedImage) -> str:
