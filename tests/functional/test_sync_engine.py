@@ -1,0 +1,341 @@
+"""The engine end to end, on moto's in-process mock and on a moto server over HTTP."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from s32s.aws.clients import AwsOptions, ClientFactory
+from s32s.mapsync import RunOptions, StoreFactory
+from s32s.paths import S3Url
+from s32s.sync.events import NullReporter
+from s32s.sync.job import SyncJob, execute, prepare
+from s32s.sync.local import LocalStore
+from s32s.sync.plan import PlanOptions
+from s32s.sync.s3 import MULTIPART_THRESHOLD
+
+BUCKET = "engine-bkt"
+
+
+@pytest.fixture(params=["inprocess", "http"])
+def backend(request: pytest.FixtureRequest) -> Any:
+    """(client factory, raw client) on either moto backend, with an empty bucket."""
+    if request.param == "http":
+        server = request.getfixturevalue("moto_server")
+        factory = ClientFactory(AwsOptions(endpoint_url=server.url, region="us-east-1"))
+        client = factory.s3()
+        client.create_bucket(Bucket=BUCKET)
+        yield factory, client
+        return
+    from moto import mock_aws
+
+    with mock_aws():
+        factory = ClientFactory(AwsOptions(region="us-east-1"))
+        client = factory.s3()
+        client.create_bucket(Bucket=BUCKET)
+        yield factory, client
+
+
+class RequestCounter:
+    def __init__(self, client: Any) -> None:
+        self.counts: Counter[str] = Counter()
+        client.meta.events.register("before-call.s3.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.counts[model.name] += 1
+
+    def per_object(self) -> int:
+        return sum(n for op, n in self.counts.items() if op not in ("ListObjectsV2", "HeadBucket"))
+
+
+def write(path: Path, text: str | bytes, mtime_s: int | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    if mtime_s is not None:
+        os.utime(path, (mtime_s, mtime_s))
+    return path
+
+
+def push(factory: ClientFactory, folder: Path, prefix: str = "site", **plan: Any) -> Any:
+    with StoreFactory(factory, 8) as stores:
+        job = SyncJob(
+            "push", stores.local(folder), stores.s3(S3Url(BUCKET, prefix)), PlanOptions(**plan)
+        )
+        prepared = prepare(job)
+        return prepared, execute(prepared, NullReporter())
+
+
+def pull(factory: ClientFactory, folder: Path, prefix: str = "site", **kwargs: Any) -> Any:
+    with StoreFactory(factory, 8) as stores:
+        job = SyncJob("pull", stores.s3(S3Url(BUCKET, prefix)), LocalStore(folder, **kwargs))
+        prepared = prepare(job)
+        return prepared, execute(prepared, NullReporter())
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix() + ("/" if p.is_dir() else ""): (
+            "" if p.is_dir() else p.read_text()
+        )
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def test_round_trip_restores_content_mtimes_and_empty_folders(backend: Any, tmp_path: Path) -> None:
+    factory, client = backend
+    master, slave = tmp_path / "master", tmp_path / "slave"
+    write(master / "a.txt", "alpha", 1_500_000_000)
+    write(master / "deep" / "er" / "b.txt", "beta")
+    (master / "empty" / "nested").mkdir(parents=True)
+    _, report = push(factory, master)
+    assert report.copied == 2 and report.failed == {}
+    keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket=BUCKET)["Contents"])
+    assert keys == ["site/a.txt", "site/deep/er/b.txt", "site/empty/nested/"]
+    meta = client.head_object(Bucket=BUCKET, Key="site/a.txt")["Metadata"]
+    assert meta == {"mtime": "1500000000.000000000"}  # rclone's format
+    _, report = pull(factory, slave)
+    assert report.copied == 2
+    assert tree(slave) == tree(master)
+    assert os.stat(slave / "a.txt").st_mtime_ns == os.stat(master / "a.txt").st_mtime_ns
+
+
+def test_noop_runs_make_only_list_requests(backend: Any, tmp_path: Path) -> None:
+    factory, client = backend
+    master, slave = tmp_path / "master", tmp_path / "slave"
+    for index in range(30):
+        write(master / f"d{index % 3}" / f"f{index}.txt", f"content {index}")
+    push(factory, master)
+    pull(factory, slave)
+    counter = RequestCounter(client)
+    prepared, report = push(factory, master)
+    assert prepared.plan.is_empty and report.copied == 0
+    prepared, _ = pull(factory, slave)
+    assert prepared.plan.is_empty
+    assert counter.per_object() == 0, counter.counts
+    assert set(counter.counts) == {"ListObjectsV2"}
+
+
+def test_same_size_changes_are_seen_both_ways(backend: Any, tmp_path: Path) -> None:
+    factory, _ = backend
+    master, slave = tmp_path / "master", tmp_path / "slave"
+    write(master / "f.txt", "aaaa", 1_600_000_000)
+    push(factory, master)
+    pull(factory, slave)
+    write(
+        master / "f.txt", "bbbb", 1_500_000_000
+    )  # same size, older mtime (restored from a backup)
+    prepared, _ = push(factory, master)
+    assert [(a.key, a.reason) for a in prepared.plan.copies] == [
+        ("f.txt", "modification time changed")
+    ]
+    prepared, _ = pull(factory, slave)
+    assert [a.key for a in prepared.plan.copies] == ["f.txt"]
+    assert (slave / "f.txt").read_text() == "bbbb"
+
+
+def test_lost_cache_costs_heads_not_copies(
+    backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory, client = backend
+    master = tmp_path / "master"
+    write(master / "f.txt", "x")
+    push(factory, master)
+    monkeypatch.setenv("S32S_STATE_DIR", str(tmp_path / "fresh-state"))
+    counter = RequestCounter(client)
+    prepared, _ = push(factory, master)
+    assert prepared.plan.is_empty and counter.counts["HeadObject"] == 1
+    prepared, _ = push(factory, master)
+    assert counter.counts["HeadObject"] == 1  # remembered now
+
+
+def test_multipart_upload_and_download(backend: Any, tmp_path: Path) -> None:
+    factory, client = backend
+    master, slave = tmp_path / "master", tmp_path / "slave"
+    data = os.urandom(MULTIPART_THRESHOLD + 3 * 1024 * 1024 + 17)
+    write(master / "big.bin", data)
+    _, report = push(factory, master)
+    assert report.copied == 1 and report.failed == {}
+    assert client.head_object(Bucket=BUCKET, Key="site/big.bin")["ETag"].strip('"').endswith("-3")
+    _, report = pull(factory, slave)
+    assert (slave / "big.bin").read_bytes() == data
+    prepared, _ = push(
+        factory,
+        master,
+        compare=__import__("s32s.sync.compare").sync.compare.CompareOptions(checksum=True),
+    )
+    assert prepared.plan.is_empty  # the multipart ETag is recomputed locally
+
+
+def test_checksum_mode_catches_content_change_with_same_size_and_mtime(
+    backend: Any, tmp_path: Path
+) -> None:
+    from s32s.sync.compare import CompareOptions
+
+    factory, _ = backend
+    master = tmp_path / "master"
+    write(master / "f.txt", "aaaa", 1_600_000_000)
+    push(factory, master)
+    write(master / "f.txt", "bbbb", 1_600_000_000)
+    prepared, _ = push(factory, master)
+    assert prepared.plan.is_empty  # size and mtime alike: the default cannot tell
+    prepared, _ = push(factory, master, compare=CompareOptions(checksum=True))
+    assert [(a.key, a.reason) for a in prepared.plan.copies] == [("f.txt", "content differs")]
+
+
+def test_s32s_prefix_with_folder_markers_pulls(backend: Any, tmp_path: Path) -> None:
+    factory, client = backend
+    for key, body in [
+        ("old/", b""),
+        ("old/docs/", b""),
+        ("old/docs/a.txt", b"A"),
+        ("old/empty/", b""),
+    ]:
+        client.put_object(Bucket=BUCKET, Key=key, Body=body)
+    slave = tmp_path / "slave"
+    _, report = pull(factory, slave, prefix="old")
+    assert report.failed == {}
+    assert tree(slave) == {"docs/": "", "docs/a.txt": "A", "empty/": ""}
+    prepared, _ = pull(factory, slave, prefix="old")
+    assert prepared.plan.is_empty
+
+
+def test_hostile_keys_are_refused_per_file(backend: Any, tmp_path: Path) -> None:
+    factory, client = backend
+    for key in ["in/ok.txt", "in/../escape.txt", "in/a\\..\\b.txt", "in//abs.txt"]:
+        client.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    slave = tmp_path / "box" / "slave"
+    slave.mkdir(parents=True)
+    _, report = pull(factory, slave, prefix="in")
+    assert (slave / "ok.txt").read_text() == "x"
+    assert set(report.failed) == {"../escape.txt", "a\\..\\b.txt", "/abs.txt"}
+    assert all("refused" in reason for reason in report.failed.values())
+    assert sorted(p.name for p in (tmp_path / "box").rglob("*")) == ["ok.txt", "slave"]
+
+
+def test_failed_copy_blocks_deletes(backend: Any, tmp_path: Path) -> None:
+    factory, client = backend
+    client.put_object(Bucket=BUCKET, Key="p/../bad", Body=b"x")
+    client.put_object(Bucket=BUCKET, Key="p/good", Body=b"x")
+    slave = tmp_path / "slave"
+    write(slave / "stale1", "s")
+    write(slave / "good", "x")
+    _, report = pull(factory, slave, prefix="p")
+    assert "../bad" in report.failed
+    assert report.deleted == 0 and "nothing was deleted" in (report.deletes_skipped or "")
+    assert (slave / "stale1").exists()
+
+
+def test_object_replaced_after_listing_fails_cleanly(backend: Any, tmp_path: Path) -> None:
+    factory, client = backend
+    client.put_object(Bucket=BUCKET, Key="r/f.txt", Body=b"version one")
+    slave = tmp_path / "slave"
+    with StoreFactory(factory, 2) as stores:
+        job = SyncJob("pull", stores.s3(S3Url(BUCKET, "r")), LocalStore(slave))
+        prepared = prepare(job)
+        client.put_object(Bucket=BUCKET, Key="r/f.txt", Body=b"version two!")
+        report = execute(prepared, NullReporter())
+    assert "replaced during the run" in report.failed["f.txt"]
+    assert not (slave / "f.txt").exists()
+    _, report = pull(factory, slave, prefix="r")
+    assert (slave / "f.txt").read_text() == "version two!"
+
+
+def test_interrupted_run_leaves_no_partial_files(backend: Any, tmp_path: Path) -> None:
+    factory, client = backend
+    for index in range(40):
+        client.put_object(Bucket=BUCKET, Key=f"i/f{index:02d}", Body=b"y" * 1000)
+    slave = tmp_path / "slave"
+    stop = threading.Event()
+
+    class StopAfterFive(NullReporter):
+        done = 0
+
+        def finished(self, action: Any, error: str | None) -> None:
+            self.done += 1
+            if self.done == 5:
+                stop.set()
+
+    with StoreFactory(factory, 2) as stores:
+        job = SyncJob("pull", stores.s3(S3Url(BUCKET, "i")), LocalStore(slave))
+        job.execute_options = type(job.execute_options)(workers=2)
+        report = execute(prepare(job), StopAfterFive(), stop)
+    files = list(slave.iterdir())
+    assert 5 <= len(files) < 40
+    assert all(f.read_bytes() == b"y" * 1000 for f in files)
+    assert report.deletes_skipped == "the run was interrupted"
+
+
+def test_s3_to_s3_server_side_copy(backend: Any, tmp_path: Path) -> None:
+    from s32s.mapsync import job_for_paths
+
+    factory, client = backend
+    write(tmp_path / "m" / "a.txt", "a", 1_400_000_000)
+    push(factory, tmp_path / "m", prefix="from")
+    counter = RequestCounter(client)
+    with StoreFactory(factory, 4) as stores:
+        job = job_for_paths(
+            f"s3://{BUCKET}/from",
+            f"s3://{BUCKET}/to",
+            stores,
+            RunOptions(),
+            delete=False,
+            ignore=(),
+        )
+        report = execute(prepare(job), NullReporter())
+    assert (
+        report.copied == 1
+        and counter.counts["CopyObject"] == 1
+        and counter.counts["GetObject"] == 0
+    )
+    assert (
+        client.head_object(Bucket=BUCKET, Key="to/a.txt")["Metadata"]["mtime"]
+        == "1400000000.000000000"
+    )
+
+
+def test_file_vanishing_mid_run_fails_alone(backend: Any, tmp_path: Path) -> None:
+    factory, client = backend
+    master = tmp_path / "master"
+    write(master / "ok.txt", "ok")
+    write(master / "gone.txt", "soon gone")
+    with StoreFactory(factory, 2) as stores:
+        job = SyncJob("push", stores.local(master), stores.s3(S3Url(BUCKET, "v")))
+        prepared = prepare(job)
+        (master / "gone.txt").unlink()
+        report = execute(prepared, NullReporter())
+    assert report.copied == 1
+    assert "vanished" in report.failed["gone.txt"]
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    assert keys == ["v/ok.txt"]
+
+
+def test_stream_copy_between_clients(moto_server: Any, tmp_path: Path) -> None:
+    """S3 → S3 through two clients (as across endpoints): GET streamed into a multipart PUT."""
+    from s32s.sync.execute import ExecuteOptions
+
+    factory = ClientFactory(AwsOptions(endpoint_url=moto_server.url, region="us-east-1"))
+    client = factory.s3()
+    client.create_bucket(Bucket=BUCKET)
+    data = os.urandom(MULTIPART_THRESHOLD + 1024)
+    client.put_object(Bucket=BUCKET, Key="src/big", Body=data, Metadata={"mtime": "1.5"})
+    other = boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1")
+    with StoreFactory(factory, 4) as stores:
+        source = stores.s3(S3Url(BUCKET, "src"))
+        dest = stores.s3(S3Url(BUCKET, "dst"))
+        dest.client = other
+        job = SyncJob(
+            "copy", source, dest, execute_options=ExecuteOptions(workers=2, server_side_copy=False)
+        )
+        report = execute(prepare(job), NullReporter())
+    assert report.failed == {}
+    assert client.get_object(Bucket=BUCKET, Key="dst/big")["Body"].read() == data
+    assert client.head_object(Bucket=BUCKET, Key="dst/big")["Metadata"]["mtime"] == "1.500000000"
