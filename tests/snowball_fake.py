@@ -218,7 +218,8 @@ def install_fake(directory: Path, **scenario: Any) -> FakeSnowball:
     """Write the fake client as `directory/snowballEdge` with its state file."""
     directory.mkdir(parents=True, exist_ok=True)
     executable = directory / "snowballEdge"
-    executable.write_text(f"#!{sys.executable}\n{FAKE_CLIENT}")
+    # -IS: no site import, no PYTHON* variables; the fake needs only the standard library.
+    executable.write_text(f"#!{sys.executable} -IS\n{FAKE_CLIENT}")
     executable.chmod(executable.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     state = {
         "state": "LOCKED",

@@ -46,7 +46,7 @@ def client_profile_option(function: Callable[..., Any]) -> Callable[..., Any]:
 def unlock_options(function: Callable[..., Any]) -> Callable[..., Any]:
     function = click.option(
         "--poll-interval",
-        type=click.FloatRange(min=0.1),
+        type=click.FloatRange(min=0, min_open=True),
         default=10.0,
         show_default=True,
         help="Seconds between two describe-device checks while the device unlocks.",
