@@ -982,3 +982,95 @@ def task_executions(app: App, arn: str | None, task_arn: str | None, region: str
     executions = api.list_task_executions(datasync_client(app, region), arn or task_arn)
     rows = [[e.get("Status", ""), e["TaskExecutionArn"]] for e in executions]
     render(app, {"TaskExecutions": executions}, "Task executions", ["status", "ARN"], rows)
+
+
+# apply --------------------------------------------------------------------------
+@datasync_group.command("apply")
+@click.argument("pipeline_file", metavar="PIPELINE.yaml", type=click.Path(dir_okay=False))
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show the plan (reuse, create, activate, update) and change nothing.",
+)
+@click.option(
+    "--agent-timeout",
+    type=float,
+    default=300,
+    show_default=True,
+    help="Seconds to wait for a newly activated agent to be ONLINE.",
+)
+@click.option(
+    "--role-wait",
+    type=float,
+    default=60,
+    show_default=True,
+    help="Seconds to wait for a newly created IAM role to become usable.",
+)
+@region_option
+@pass_app
+def apply_command(
+    app: App,
+    pipeline_file: str,
+    dry_run: bool,
+    agent_timeout: float,
+    role_wait: float,
+    region: str | None,
+) -> None:
+    """Create or update the agent, locations and task a pipeline file declares.
+
+    What exists and matches is reused, what is missing is created, and the
+    task is updated when its schedule, filters or options changed; a second
+    run changes nothing. Prints a table of the ARNs. See docs/datasync.md.
+    """
+    from s32s.datasync import pipeline as pipelines
+
+    declared = pipelines.load_pipeline(pipeline_file)
+    # --region here, else the global --region, else the file's region
+    client = datasync_client(app, region or (None if app.region else declared.region))
+    iam = iam_client(app, region)
+    plan = pipelines.make_plan(declared, client, iam)
+    if not dry_run and plan.changes:
+        hooks = pipelines.ApplyHooks(
+            smb_password=lambda env: read_secret(
+                app, env, f"SMB password of {declared.source.get('user')}"
+            ),
+            info=app.info,
+            agent_timeout=agent_timeout,
+            role_wait=role_wait,
+        )
+        pipelines.apply_plan(plan, client, iam, hooks)
+    _render_plan(app, plan, dry_run)
+
+
+_DONE = {"reuse": "unchanged", "create": "created", "activate": "activated", "update": "updated"}
+_TODO = {"reuse": "reuse", "create": "create", "activate": "activate", "update": "update"}
+
+
+def _render_plan(app: App, plan: Any, dry_run: bool) -> None:
+    words = _TODO if dry_run else _DONE
+    if app.json_output:
+        document = plan.to_dict()
+        document["dry_run"] = dry_run
+        app.emit_json(document)
+        return
+    rows = [
+        [
+            step.resource,
+            words[step.action] + (f" ({', '.join(step.changes)})" if step.changes else ""),
+            step.label,
+            step.arn or ("(new)" if dry_run else ""),
+        ]
+        for step in plan.steps.values()
+    ]
+    from s32s.cli.output import stdout_console, table
+
+    title = (
+        f"Plan for {plan.pipeline.path} in {plan.region}"
+        if dry_run
+        else f"{plan.pipeline.path} in {plan.region}"
+    )
+    stdout_console().print(table(title, ["resource", "action", "what", "ARN"], rows))
+    if dry_run:
+        app.info("Dry run: nothing was changed." if plan.changes else "Nothing to change.")
+    elif not plan.changes:
+        app.info("Everything already matches the pipeline file; nothing was changed.")

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from s32s.datasync.arns import Arn, bucket_arn, check_arn, check_region
@@ -426,6 +427,7 @@ OPTION_KEYS = {
 }
 
 
+@lru_cache(maxsize=1)
 def option_choices() -> dict[str, list[str]]:
     """The allowed values of each enum option, from the DataSync API model."""
     import botocore.session
