@@ -133,6 +133,14 @@ class LogsApi:
             status, body = self.handle(environ)
         except ApiError as exc:
             status, body = exc.status, {"error": exc.message, "status": exc.status}
+        logger.info(
+            "%s %s %s%s %d",
+            environ.get("REMOTE_ADDR", "-"),
+            environ.get("REQUEST_METHOD", "-"),
+            environ.get("PATH_INFO", "/"),
+            f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "",
+            status,
+        )  # the Authorization header is never logged
         return self._respond(start_response, status, body)
 
     def handle(self, environ: dict[str, Any]) -> tuple[int, Any]:
@@ -375,7 +383,7 @@ def make_server(
         """Routes cheroot's diagnostics (TLS handshake noise, client resets) to logging."""
 
         def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
-            logger.log(min(level, logging.INFO), "%s", msg, exc_info=traceback)
+            logger.log(level, "%s", msg, exc_info=traceback)
 
     server = QuietServer((host, port), app, numthreads=threads, server_name="s32s")
     if cert is not None and key is not None:
