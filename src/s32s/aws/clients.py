@@ -156,6 +156,8 @@ def _error_code(exc: Any) -> str:
 def describe_client_error(exc: Exception, *, bucket: str | None = None) -> str:
     """One sentence for a failed request; used for per-file failures too."""
     code = _error_code(exc)
+    if code in ("404", "NotFound") and getattr(exc, "operation_name", "") == "HeadBucket":
+        code = "NoSuchBucket"  # HEAD answers carry no error body
     where = f" bucket {bucket!r}" if bucket else ""
     messages = {
         "NoSuchBucket": f"The{where or ' bucket'} does not exist.",
@@ -213,6 +215,8 @@ def translate_error(
         )
     if isinstance(exc, bce.ClientError):
         code = _error_code(exc)
+        if code in ("404", "NotFound") and getattr(exc, "operation_name", "") == "HeadBucket":
+            code = "NoSuchBucket"
         return AwsError(describe_client_error(exc, bucket=bucket), _HINTS.get(code))
     if isinstance(exc, bce.BotoCoreError):
         return AwsError(str(exc))
