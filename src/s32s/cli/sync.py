@@ -126,9 +126,9 @@ class SyncSession:
             if not self.dry_run:
                 self._show(report)
             return report
+        if plan.deletes and (visible or not self.assume_yes):
+            view.render_delete_preview(str(job.dest), plan)
         if plan.deletes and not self.assume_yes:
-            if visible or app.interactive:
-                view.render_delete_preview(str(job.dest), plan)
             if not app.interactive:
                 report = prepared.empty_report()
                 report.refused.append(
