@@ -30,7 +30,7 @@ def test_snow_region_quirks() -> None:
     s3 = factory.s3()
     assert s3.meta.region_name == "snow"
     assert s3.meta.config.s3["addressing_style"] == "path"
-    assert factory._verify() is False
+    assert factory._verify(factory._is_snow(factory.session())) is False
 
 
 def test_missing_profile_is_clear() -> None:
@@ -85,3 +85,16 @@ def test_unreachable_endpoint() -> None:
 
 def test_other_exceptions_pass_through() -> None:
     assert translate_error(ValueError("x")) is None
+
+
+def test_profile_with_snow_region_gets_snowball_quirks(
+    isolated_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    config = isolated_env / ".aws" / "config"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[profile device]\nregion = snow\n")
+    factory = ClientFactory(AwsOptions(profile="device", endpoint_url="https://192.0.2.1:8443"))
+    s3 = factory.s3()
+    assert s3.meta.region_name == "snow"
+    assert factory._verify(factory._is_snow(factory.session())) is False

@@ -109,8 +109,8 @@ class ClientFactory:
             service,
             endpoint_url=endpoint,
             region_name=self._region_for(session),
-            config=self._botocore_config(service),
-            verify=self._verify(),
+            config=self._botocore_config(service, self._is_snow(session)),
+            verify=self._verify(self._is_snow(session)),
         )
         with self._lock:
             return self._clients.setdefault(key, client)
@@ -118,17 +118,21 @@ class ClientFactory:
     def s3(self, endpoint_url: str | None = None) -> Any:
         return self.client("s3", endpoint_url=endpoint_url)
 
+    def _is_snow(self, session: boto3.Session) -> bool:
+        """`--region snow`, or a profile whose region is `snow` (a Snowball Edge device)."""
+        return self.options.is_snow or (session.region_name or "").lower() == SNOW_REGION
+
     def _region_for(self, session: boto3.Session) -> str:
-        if self.options.is_snow:
+        if self._is_snow(session):
             return SNOW_REGION
         return self.options.region or session.region_name or "us-east-1"
 
-    def _verify(self) -> bool | str | None:
+    def _verify(self, snow: bool) -> bool | str | None:
         if self.options.verify_tls is not None:
             return self.options.verify_tls
-        return False if self.options.is_snow else None
+        return False if snow else None
 
-    def _botocore_config(self, service: str) -> Any:
+    def _botocore_config(self, service: str, snow: bool) -> Any:
         from botocore.config import Config
 
         options = self.options
@@ -141,10 +145,10 @@ class ClientFactory:
             "request_checksum_calculation": "when_required",
             "response_checksum_validation": "when_required",
         }
-        if service == "s3" and (options.is_snow or self.endpoint_url):
+        if service == "s3" and (snow or self.endpoint_url):
             # Snowball Edge and most S3-compatible servers only speak path-style.
             settings["s3"] = {"addressing_style": "path"}
-        if options.is_snow:
+        if snow:
             settings["signature_version"] = "s3v4"
         return Config(**settings)
 
