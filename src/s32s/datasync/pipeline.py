@@ -226,10 +226,7 @@ class _Reader:
             validate_schedule(schedule, what=f"{self.where}: task.schedule")
         options_in = self.mapping(section.get("options"), "task.options")
         options = {api.OPTION_KEYS[k]: v for k, v in options_in.items() if k in api.OPTION_KEYS}
-        try:
-            options = api.check_options(options, what=f"{self.where}: task.options")
-        except ConfigError:
-            raise
+        options = api.check_options(options, what=f"{self.where}: task.options")
         log_group = self.text(options_in, "task.options", "log_group_arn")
         if log_group:
             check_arn(log_group, "log-group", what=f"{self.where}: task.options.log_group_arn")
