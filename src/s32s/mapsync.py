@@ -135,7 +135,7 @@ def job_for_paths(
     if str(source) == str(dest):
         raise ConfigError("The source and the destination are the same place.")
     plan, guards, execute = _options(None, IgnoreRules(ignore), delete, run)
-    job = SyncJob(f"{source_text} → {dest_text}", source, dest, plan, guards, execute)
+    job = SyncJob("sync", source, dest, plan, guards, execute)
     if isinstance(source, S3Store) and isinstance(dest, S3Store):
         execute_options = ExecuteOptions(workers=run.workers, server_side_copy=True)
         job.execute_options = execute_options

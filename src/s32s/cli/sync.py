@@ -95,8 +95,11 @@ class SyncSession:
         self.assume_yes = yes or config.skip_delete_alert
         self.reports: list[Report] = []
         self.stop = threading.Event()
+        self._extra_reporters: tuple[Any, ...] = ()
 
-    def run_job(self, job: SyncJob) -> Report:
+    def run_job(self, job: SyncJob, *extra_reporters: Any) -> Report:
+        """Lock the destination, plan, show, confirm and run one job; extra reporters get its events."""
+        self._extra_reporters = extra_reporters
         from s32s.aws.clients import aws_errors
         from s32s.sync.job import execute, prepare
         from s32s.sync.lock import destination_lock
@@ -148,21 +151,25 @@ class SyncSession:
 
     def _execute(self, prepared: Any, execute: Callable[..., Report]) -> Report:
         from s32s.cli import progress as view
+        from s32s.sync.events import NullReporter, TeeReporter
 
         job = prepared.job
+        extra = self._extra_reporters
         if self.app.quiet or self.app.json_output:
-            from s32s.sync.events import NullReporter
-
-            return execute(prepared, NullReporter(), self.stop)
+            reporter = TeeReporter(NullReporter(), *extra)
+            reporter.planned(job.name, prepared.plan)
+            return execute(prepared, reporter, self.stop)
         if self.app.stdout_isatty or view.error_console().is_terminal:
             progress = view.make_progress()
-            reporter = view.RichReporter(progress)
+            reporter = TeeReporter(view.RichReporter(progress), *extra)
             with progress:
                 reporter.planned(job.name, prepared.plan)
                 return execute(prepared, reporter, self.stop)
-        return execute(
-            prepared, view.LineReporter(str(job.source), str(job.dest), quiet=False), self.stop
+        reporter = TeeReporter(
+            view.LineReporter(str(job.source), str(job.dest), quiet=False), *extra
         )
+        reporter.planned(job.name, prepared.plan)
+        return execute(prepared, reporter, self.stop)
 
     def _show(self, report: Report) -> None:
         if not self.app.json_output:
@@ -170,8 +177,8 @@ class SyncSession:
 
             render_problems(report)
 
-    def finish(self) -> None:
-        """Print the summary (or the JSON report) and exit with the worst code."""
+    def finish(self, **extra: Any) -> None:
+        """Print the summary (or the JSON report, with `extra` fields) and exit with the worst code."""
         from s32s.cli.progress import render_summary
 
         code = max(
@@ -179,7 +186,11 @@ class SyncSession:
         )
         if self.app.json_output:
             self.app.emit_json(
-                {"maps": [report.to_dict() for report in self.reports], "exit_code": int(code)}
+                {
+                    "maps": [report.to_dict() for report in self.reports],
+                    **extra,
+                    "exit_code": int(code),
+                }
             )
         elif self.reports and not self.config.skip_transfer_detail and not self.app.quiet:
             render_summary(self.reports)

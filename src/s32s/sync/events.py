@@ -35,6 +35,29 @@ class NullReporter:
         pass
 
 
+class TeeReporter:
+    """Sends every event to several reporters."""
+
+    def __init__(self, *reporters: Reporter) -> None:
+        self.reporters = reporters
+
+    def planned(self, name: str, plan: Plan) -> None:
+        for reporter in self.reporters:
+            reporter.planned(name, plan)
+
+    def started(self, action: Action) -> None:
+        for reporter in self.reporters:
+            reporter.started(action)
+
+    def advanced(self, byte_count: int) -> None:
+        for reporter in self.reporters:
+            reporter.advanced(byte_count)
+
+    def finished(self, action: Action, error: str | None) -> None:
+        for reporter in self.reporters:
+            reporter.finished(action, error)
+
+
 @dataclass
 class Report:
     """What one sync did."""
