@@ -28,17 +28,23 @@ def ask_mode(default: str = "master") -> str:
     )
 
 
-def ask_maps(app: App, mode: str, *, check: bool) -> str:
-    """Ask for a maps path until one loads (or, without checking, until one is given)."""
+def ask_maps(app: App, mode: str, *, check: bool, allow_blank: bool = False) -> str:
+    """Ask for a maps path until one loads (or, without checking, until one is given).
+
+    With `allow_blank`, an empty answer returns "" so a caller (the menu) can cancel.
+    """
     from rich.prompt import Prompt
 
     from s32s.errors import S32SError
 
+    question = "Maps path (bucket/prefix, s3://bucket/file.json or a local folder)"
+    if allow_blank:
+        question += ", blank to cancel"
     while True:
-        maps = Prompt.ask(
-            "Maps path (bucket/prefix, s3://bucket/file.json or a local folder)"
-        ).strip()
+        maps = Prompt.ask(question).strip()
         if not maps:
+            if allow_blank:
+                return ""
             continue
         if not check:
             return maps
@@ -46,7 +52,11 @@ def ask_maps(app: App, mode: str, *, check: bool) -> str:
             count = check_maps_path(app, maps, mode)
         except S32SError as exc:
             app.info(f"[red]{exc.message}[/] {exc.hint or ''}")
-            app.info("Try again, or press Ctrl-C to stop.")
+            app.info(
+                "Try again, or leave it blank to cancel."
+                if allow_blank
+                else "Try again, or press Ctrl-C to stop."
+            )
             continue
         app.info(f"[green]Found {count} map(s).[/]")
         return maps
