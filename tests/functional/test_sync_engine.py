@@ -339,3 +339,79 @@ def test_stream_copy_between_clients(moto_server: Any, tmp_path: Path) -> None:
     assert report.failed == {}
     assert client.get_object(Bucket=BUCKET, Key="dst/big")["Body"].read() == data
     assert client.head_object(Bucket=BUCKET, Key="dst/big")["Metadata"]["mtime"] == "1.500000000"
+
+
+def test_names_s3_cannot_take_fail_alone(backend: Any, tmp_path: Path) -> None:
+    factory, client = backend
+    master = tmp_path / "master"
+    write(master / "ok.txt", "ok")
+    write(master / ("x" * 200) / ("y" * 200) / ("z" * 200) / ("w" * 200) / ("v" * 240), "long")
+    if os.name == "posix":
+        (master / b"bad-\xff-name".decode("utf-8", "surrogateescape")).write_text("undecodable")
+    _, report = push(factory, master)
+    assert report.copied == 1
+    reasons = list(report.failed.values())
+    assert any("over S3's limit of 1024" in reason for reason in reasons)
+    if os.name == "posix":
+        assert any("not valid Unicode" in reason for reason in reasons)
+
+
+def test_full_disk_on_pull_keeps_the_old_file(
+    backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    factory, client = backend
+    client.put_object(Bucket=BUCKET, Key="full/f.txt", Body=b"new content")
+    slave = tmp_path / "slave"
+    write(slave / "f.txt", "old")
+    real_writer = LocalStore.atomic_writer
+
+    def full_disk(self: LocalStore, key: str, mtime_ns: int | None) -> Any:
+        class Full:
+            def __init__(self, handle: Any) -> None:
+                self.handle = handle
+
+            def write(self, data: bytes) -> int:
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+        import contextlib
+
+        @contextlib.contextmanager
+        def wrapper() -> Any:
+            with real_writer(self, key, mtime_ns) as handle:
+                yield Full(handle)
+
+        return wrapper()
+
+    monkeypatch.setattr(LocalStore, "atomic_writer", full_disk)
+    _, report = pull(factory, slave, prefix="full")
+    assert report.failed == {"f.txt": "no space left on the destination disk"}
+    assert (slave / "f.txt").read_text() == "old"
+    assert [p.name for p in slave.iterdir()] == ["f.txt"]
+
+
+def test_file_changing_during_upload_is_retried(
+    backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s32s.sync.s3 import S3Store
+
+    factory, client = backend
+    master = tmp_path / "master"
+    target = write(master / "busy.log", "line 1\n")
+    real_upload = S3Store.upload_file
+    calls = []
+
+    def upload_then_append(self: S3Store, path: str, *args: Any, **kwargs: Any) -> None:
+        real_upload(self, path, *args, **kwargs)
+        calls.append(path)
+        if len(calls) == 1:
+            with open(target, "a") as handle:
+                handle.write("line 2\n")
+
+    monkeypatch.setattr(S3Store, "upload_file", upload_then_append)
+    _, report = push(factory, master)
+    assert report.failed == {} and len(calls) == 2
+    assert (
+        client.get_object(Bucket=BUCKET, Key="site/busy.log")["Body"].read() == b"line 1\nline 2\n"
+    )

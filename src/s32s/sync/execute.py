@@ -42,6 +42,27 @@ class Interrupted(Exception):
     """The run was asked to stop."""
 
 
+class FileChangedError(OSError):
+    """A local file changed while it was read; copying it again usually succeeds."""
+
+
+MAX_KEY_BYTES = 1024
+
+
+def check_s3_key(key: str) -> None:
+    """Refuse local names S3 cannot take: over 1,024 bytes, or not valid Unicode."""
+    try:
+        encoded = key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise OSError(
+            "the file name is not valid Unicode, so S3 cannot store it; rename the file"
+        ) from None
+    if len(encoded) > MAX_KEY_BYTES:
+        raise OSError(
+            f"the S3 key would be {len(encoded)} bytes, over S3's limit of {MAX_KEY_BYTES}"
+        )
+
+
 @dataclass(frozen=True)
 class ExecuteOptions:
     workers: int = 16
@@ -72,7 +93,9 @@ def is_transient(exc: BaseException) -> bool:
         "BrokenPipeError",
         "TimeoutError",
     )
-    return name in transient_names or isinstance(exc, ConnectionError | TimeoutError)
+    return name in transient_names or isinstance(
+        exc, ConnectionError | TimeoutError | FileChangedError
+    )
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -124,6 +147,7 @@ class Executor:
 
     def _upload(self, entry: Entry) -> None:
         assert isinstance(self.source, LocalStore) and isinstance(self.dest, S3Store)
+        check_s3_key(self.dest.object_key(entry.key))
         path = str(self.source.path_of(entry.key))
         current = self.source.stat(entry.key)
         if current is None:
@@ -133,8 +157,8 @@ class Executor:
         )
         after = self.source.stat(entry.key)
         if after is None or (after.size, after.mtime_ns) != (current.size, current.mtime_ns):
-            raise OSError(
-                "the file changed while it was uploaded; it will be copied on the next run"
+            raise FileChangedError(
+                "the file kept changing while it was uploaded; it will be copied on the next run"
             )
 
     def _download(self, entry: Entry) -> None:
