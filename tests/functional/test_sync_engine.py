@@ -342,7 +342,7 @@ def test_stream_copy_between_clients(moto_server: Any, tmp_path: Path) -> None:
 
 
 def test_names_s3_cannot_take_fail_alone(backend: Any, tmp_path: Path) -> None:
-    factory, client = backend
+    factory, _ = backend
     master = tmp_path / "master"
     write(master / "ok.txt", "ok")
     write(master / ("x" * 200) / ("y" * 200) / ("z" * 200) / ("w" * 200) / ("v" * 240), "long")
