@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 
 from s32s.cli.output import error_console, human_bytes, stdout_console, table
+from s32s.sync.events import NullReporter
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 PREVIEW_PATHS = 10
 
 
-class LineReporter:
+class LineReporter(NullReporter):
     """One plain line per file, for logs and cron (no terminal)."""
 
     def __init__(self, source: str, dest: str, *, quiet: bool) -> None:
@@ -26,15 +27,6 @@ class LineReporter:
         self.dest = dest.rstrip("/")
         self.quiet = quiet
         self._lock = threading.Lock()
-
-    def planned(self, name: str, plan: Plan) -> None:
-        pass
-
-    def started(self, action: Action) -> None:
-        pass
-
-    def advanced(self, byte_count: int) -> None:
-        pass
 
     def finished(self, action: Action, error: str | None) -> None:
         verb = "copy" if action.kind.value == "copy" else "delete"

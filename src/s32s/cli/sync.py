@@ -255,6 +255,13 @@ def names_and_maps(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("names", nargs=-1, metavar="[NAME]...")(function)
 
 
+backup_dir_option = click.option(
+    "--backup-dir",
+    type=click.Path(file_okay=False),
+    help="Move replaced or deleted local files here instead of destroying them.",
+)
+
+
 @click.group("master")
 def master_group() -> None:
     """Commands of the machine that pushes (ismaster = True)."""
@@ -281,11 +288,7 @@ def slave_group() -> None:
 @slave_group.command("pull")
 @names_and_maps
 @run_options
-@click.option(
-    "--backup-dir",
-    type=click.Path(file_okay=False),
-    help="Move replaced or deleted local files here instead of destroying them.",
-)
+@backup_dir_option
 @pass_app
 def pull_command(
     app: App, names: tuple[str, ...], maps: str | None, backup_dir: str | None, **kwargs: Any
@@ -313,11 +316,7 @@ def pull_command(
     help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
 )
 @run_options
-@click.option(
-    "--backup-dir",
-    type=click.Path(file_okay=False),
-    help="Move replaced or deleted local files here instead of destroying them.",
-)
+@backup_dir_option
 @pass_app
 def sync_command(
     app: App,

@@ -184,6 +184,17 @@ class S3Store:
     def _metadata(self, mtime_ns: int | None) -> dict[str, str]:
         return {MTIME_METADATA_KEY: format_mtime(mtime_ns)} if mtime_ns is not None else {}
 
+    def _put(self, key: str, body: Any, size: int, mtime_ns: int | None) -> dict[str, Any]:
+        return dict(
+            self.client.put_object(
+                Bucket=self.url.bucket,
+                Key=self.object_key(key),
+                Body=body,
+                ContentLength=size,
+                Metadata=self._metadata(mtime_ns),
+            )
+        )
+
     def upload_file(
         self,
         path: str,
@@ -196,13 +207,7 @@ class S3Store:
         """Upload a local file: one PUT when small, a parallel multipart upload when large."""
         if size < MULTIPART_THRESHOLD or self.part_pool is None:
             with FileSlice(path, 0, size, on_bytes) as body:
-                response = self.client.put_object(
-                    Bucket=self.url.bucket,
-                    Key=self.object_key(key),
-                    Body=body,
-                    ContentLength=size,
-                    Metadata=self._metadata(mtime_ns),
-                )
+                response = self._put(key, body, size, mtime_ns)
         else:
             chunk = part_size_for(size, part_size)
 
@@ -222,16 +227,15 @@ class S3Store:
         on_bytes: ProgressCallback | None = None,
         part_size: int = PART_SIZE,
     ) -> None:
-        """Upload from a non-seekable stream (another endpoint's GET) with bounded memory."""
-        if size < MULTIPART_THRESHOLD or self.part_pool is None:
+        """Upload from a non-seekable stream (another endpoint's GET) with bounded memory.
+
+        Objects up to one part are buffered and sent in one PUT; larger ones go
+        multipart, so no more than one part per worker plus STREAM_BUDGET parts
+        are ever held in memory.
+        """
+        if size <= part_size or self.part_pool is None:
             data = _read_exactly(reader, size)
-            response = self.client.put_object(
-                Bucket=self.url.bucket,
-                Key=self.object_key(key),
-                Body=data,
-                ContentLength=size,
-                Metadata=self._metadata(mtime_ns),
-            )
+            response = self._put(key, data, size, mtime_ns)
             if on_bytes:
                 on_bytes(size)
         else:
