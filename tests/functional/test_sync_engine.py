@@ -142,19 +142,62 @@ def test_same_size_changes_are_seen_both_ways(backend: Any, tmp_path: Path) -> N
     assert (slave / "f.txt").read_text() == "bbbb"
 
 
-def test_lost_cache_costs_heads_not_copies(
+def test_lost_cache_costs_local_reads_not_requests(
+    backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory, client = backend
+    master, slave = tmp_path / "master", tmp_path / "slave"
+    write(master / "f.txt", "x")
+    write(master / "g.txt", "y")
+    push(factory, master)
+    pull(factory, slave)
+    monkeypatch.setenv("S32S_STATE_DIR", str(tmp_path / "fresh-state"))
+    write(master / "g.txt", "z")  # same size, new content, while the cache is lost
+    counter = RequestCounter(client)
+    prepared, _ = push(factory, master)
+    assert [(a.key, a.reason) for a in prepared.plan.copies] == [("g.txt", "content differs")]
+    assert prepared.metadata_requests == 0 and counter.counts["HeadObject"] == 0
+    prepared, _ = push(factory, master)
+    assert prepared.plan.is_empty and counter.counts["HeadObject"] == 0
+    prepared, _ = pull(factory, slave)  # pulls g.txt; f.txt resolved by a local hash
+    assert [a.key for a in prepared.plan.copies] == ["g.txt"] and counter.counts["HeadObject"] == 0
+
+
+def test_unresolvable_objects_cost_one_head(
     backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     factory, client = backend
     master = tmp_path / "master"
-    write(master / "f.txt", "x")
-    push(factory, master)
+    data = os.urandom(MULTIPART_THRESHOLD + 1)
+    write(master / "big.bin", data)
     monkeypatch.setenv("S32S_STATE_DIR", str(tmp_path / "fresh-state"))
+    # Written by another tool in 7 MiB parts: an ETag whose part size s32s cannot guess.
+    upload = client.create_multipart_upload(
+        Bucket=BUCKET, Key="site/big.bin", Metadata={"mtime": "1.0"}
+    )
+    part = 7 * 1024 * 1024
+    parts = []
+    for number, start in enumerate(range(0, len(data), part), start=1):
+        result = client.upload_part(
+            Bucket=BUCKET,
+            Key="site/big.bin",
+            UploadId=upload["UploadId"],
+            PartNumber=number,
+            Body=data[start : start + part],
+        )
+        parts.append({"PartNumber": number, "ETag": result["ETag"]})
+    client.complete_multipart_upload(
+        Bucket=BUCKET,
+        Key="site/big.bin",
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": parts},
+    )
     counter = RequestCounter(client)
     prepared, _ = push(factory, master)
-    assert prepared.plan.is_empty and counter.counts["HeadObject"] == 1
-    prepared, _ = push(factory, master)
-    assert counter.counts["HeadObject"] == 1  # remembered now
+    assert prepared.metadata_requests == counter.counts["HeadObject"] == 1
+    assert [(a.key, a.reason) for a in prepared.plan.copies] == [
+        ("big.bin", "modification time changed")
+    ]
 
 
 def test_multipart_upload_and_download(backend: Any, tmp_path: Path) -> None:

@@ -2,12 +2,13 @@
 
 1. missing at the destination → copy
 2. size differs → copy
-3. --checksum: content hashes (MD5 ETag, or the multipart ETag recomputed) differ → copy
-4. mode "etag" (S3 → S3): comparable ETags differ → copy; equal → skip
-5. both modification times known: differ by more than the modify window → copy
-6. the destination's mtime is not recorded (objects written by other tools):
+3. both sides carry comparable content hashes (S3 ETags, or a local file's
+   hash computed for --checksum or for an object whose mtime is not known):
+   they differ → copy, they are equal → skip
+4. both modification times known: differ by more than the modify window → copy
+5. the destination's mtime is not recorded (objects written by other tools):
    copy when the source is newer than the destination's upload/modification time
-7. otherwise skip
+6. otherwise skip
 """
 
 from __future__ import annotations
@@ -45,9 +46,7 @@ def copy_reason(source: Entry, dest: Entry | None, options: CompareOptions) -> s
         return "a folder stands at the destination"
     if source.size != dest.size:
         return "size differs"
-    if options.checksum and source.etag and dest.etag:
-        return None if source.etag == dest.etag else "content differs"
-    if options.mode == "etag" and etags_comparable(source.etag, dest.etag):
+    if etags_comparable(source.etag, dest.etag):
         return None if source.etag == dest.etag else "content differs"
     if source.mtime_ns is not None and dest.mtime_ns is not None:
         if abs(source.mtime_ns - dest.mtime_ns) > options.modify_window_ns:

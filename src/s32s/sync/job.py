@@ -72,70 +72,82 @@ def _list_both(job: SyncJob) -> tuple[tuple[bool, list[Entry]], tuple[bool, list
         return source.result(), dest.result()
 
 
+def _local_and_s3(job: SyncJob) -> tuple[LocalStore | None, S3Store | None, bool]:
+    """(local store, S3 store, whether the local side is the source) for push and pull."""
+    if isinstance(job.source, LocalStore) and isinstance(job.dest, S3Store):
+        return job.source, job.dest, True
+    if isinstance(job.source, S3Store) and isinstance(job.dest, LocalStore):
+        return job.dest, job.source, False
+    return None, None, False
+
+
 def _resolve(
     job: SyncJob, source: list[Entry], dest: list[Entry], warnings: list[str]
 ) -> tuple[list[Entry], list[Entry], int]:
     """Fill in what listings lack, only where it can change a decision.
 
-    mtime mode: S3 entries whose metadata was never read, and whose local
-    counterpart has the same size, get one HEAD each (then the cache knows).
-    --checksum: local files whose S3 counterpart has the same size are hashed
-    the way the ETag was made.
+    Only pairs of the same size matter (a size difference decides alone).
+    --checksum: every such local file is hashed the way its ETag was made.
+    Otherwise only objects whose mtime metadata is not in the cache need
+    anything: the local file is hashed first (local reads are far cheaper than
+    requests); equal content means the object is up to date, and the cache
+    remembers the local mtime for it, so the next run needs nothing at all.
+    Objects still unresolved (no ETag, or a multipart ETag made with unknown
+    part sizes) get one HEAD each. Returns the updated listings and the number
+    of HEAD requests.
     """
     compare = job.plan_options.compare
-    source_by_key = {e.key: e for e in source if not e.is_dir}
-    dest_by_key = {e.key: e for e in dest if not e.is_dir}
+    local_store, s3_store, local_is_source = _local_and_s3(job)
+    if local_store is None or s3_store is None or compare.mode != "mtime":
+        return source, dest, 0
+    local_entries, remote_entries = (source, dest) if local_is_source else (dest, source)
+    remote_by_key = {e.key: e for e in remote_entries if not e.is_dir}
     pairs = [
-        (s, dest_by_key[k])
-        for k, s in source_by_key.items()
-        if k in dest_by_key and dest_by_key[k].size == s.size
+        (local, remote_by_key[local.key])
+        for local in local_entries
+        if not local.is_dir
+        and local.key in remote_by_key
+        and remote_by_key[local.key].size == local.size
     ]
+    if not compare.checksum:
+        pairs = [(local, remote) for local, remote in pairs if not remote.mtime_known]
     if not pairs:
         return source, dest, 0
-    local_side = (
-        "source"
-        if isinstance(job.source, LocalStore)
-        else "dest"
-        if isinstance(job.dest, LocalStore)
-        else None
-    )
-    s3_side = "dest" if local_side == "source" else "source" if local_side == "dest" else None
-    if local_side is None or s3_side is None:
-        return source, dest, 0
-    s3_store = job.dest if s3_side == "dest" else job.source
-    local_store = job.source if local_side == "source" else job.dest
-    assert isinstance(s3_store, S3Store) and isinstance(local_store, LocalStore)
-    updates: dict[str, dict[str, Entry]] = {"source": {}, "dest": {}}
-    requests = 0
 
-    def pick(pair: tuple[Entry, Entry], side: str) -> Entry:
-        return pair[0] if side == "source" else pair[1]
+    def hash_local(pair: tuple[Entry, Entry]) -> Entry | None:
+        local, remote = pair
+        if not remote.etag:
+            return None
+        try:
+            etag = local_etag_like(local_store.path_of(local.key), local.size, remote.etag)
+        except OSError as exc:
+            warnings.append(f"{local.key}: cannot be hashed ({describe_failure(exc)})")
+            return None
+        return replace(local, etag=etag)
 
-    if compare.checksum:
-
-        def hash_local(pair: tuple[Entry, Entry]) -> tuple[str, Entry | None]:
-            local, remote = pick(pair, local_side), pick(pair, s3_side)
-            try:
-                etag = local_etag_like(local_store.path_of(local.key), local.size, remote.etag)
-            except OSError as exc:
-                warnings.append(f"{local.key}: cannot be hashed ({describe_failure(exc)})")
-                return local.key, None
-            return local.key, replace(local, etag=etag)
-
-        with ThreadPoolExecutor(max_workers=job.execute_options.workers) as pool:
-            for key, entry in pool.map(hash_local, pairs):
-                if entry is not None:
-                    updates[local_side][key] = entry
-    elif compare.mode == "mtime":
-        unknown = [pick(pair, s3_side) for pair in pairs if not pick(pair, s3_side).mtime_known]
-        requests = len(unknown)
-        if unknown:
-            with ThreadPoolExecutor(max_workers=job.execute_options.workers) as pool:
-                for entry in pool.map(s3_store.head, unknown):
-                    updates[s3_side][entry.key] = entry
-    source = [updates["source"].get(e.key, e) if not e.is_dir else e for e in source]
-    dest = [updates["dest"].get(e.key, e) if not e.is_dir else e for e in dest]
-    return source, dest, requests
+    local_updates: dict[str, Entry] = {}
+    remote_updates: dict[str, Entry] = {}
+    unresolved: list[Entry] = []
+    with ThreadPoolExecutor(max_workers=job.execute_options.workers) as pool:
+        for (local, remote), hashed in zip(pairs, pool.map(hash_local, pairs), strict=True):
+            if compare.checksum:
+                if hashed is not None:
+                    local_updates[local.key] = hashed
+            elif hashed is not None and hashed.etag == remote.etag:
+                remote_updates[remote.key] = replace(
+                    remote, mtime_ns=local.mtime_ns, mtime_known=True
+                )
+                s3_store.cache.record(remote.key, remote.etag, remote.size, local.mtime_ns)
+            elif hashed is not None and "-" not in (remote.etag or ""):
+                local_updates[local.key] = hashed  # a plain MD5 that differs: the content changed
+            else:
+                unresolved.append(remote)
+        for entry in pool.map(s3_store.head, unresolved):
+            remote_updates[entry.key] = entry
+    new_local = [local_updates.get(e.key, e) for e in local_entries]
+    new_remote = [remote_updates.get(e.key, e) for e in remote_entries]
+    source, dest = (new_local, new_remote) if local_is_source else (new_remote, new_local)
+    return source, dest, len(unresolved)
 
 
 def prepare(job: SyncJob) -> PreparedSync:
@@ -151,10 +163,9 @@ def prepare(job: SyncJob) -> PreparedSync:
             f"({', '.join(plan.missing_listed[:5])}); nothing was copied"
         )
     prepared = PreparedSync(job, plan, refused, source_exists, warnings, requests)
-    if isinstance(job.dest, S3Store) and requests:
-        job.dest.cache.save()
-    if isinstance(job.source, S3Store) and requests:
-        job.source.cache.save()
+    for store in (job.source, job.dest):
+        if isinstance(store, S3Store):
+            store.cache.save()
     return prepared
 
 
