@@ -117,7 +117,7 @@ def run_demo(app: App, root: Path, keep: bool) -> None:
         paths = write_sample(root)
         client = app.factory.s3()
         client.create_bucket(Bucket=BUCKET)
-        client.upload_file(str(paths["maps"]), BUCKET, "maps/site.json")
+        client.put_object(Bucket=BUCKET, Key="maps/site.json", Body=paths["maps"].read_bytes())
         app.info(f"  bucket s3://{BUCKET}, map file s3://{BUCKET}/maps/site.json")
 
         _step(app, "Master: push the folder to S3")
