@@ -50,18 +50,7 @@ _SIDE_KEYS = {
     "session_token",
     "verify_ssl",
 }
-_LOG_KEYS = {
-    "local_directory",
-    "bucket",
-    "bucket_prefix",
-    "region",
-    "endpoint_urls",
-    "access_key",
-    "secret_access_key",
-    "profile",
-    "session_token",
-    "verify_ssl",
-}
+_LOG_KEYS = _SIDE_KEYS | {"local_directory"}
 _TOP_KEYS = {"src", "dst", "log", "workers"}
 DEFAULT_WORKERS = 16
 
