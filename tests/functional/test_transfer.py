@@ -224,3 +224,32 @@ def test_unwritable_log_directory(cli, buckets, moto_server, tmp_path: Path) -> 
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_transfer_config(tmp_path / "none.yaml")
+
+
+def test_interrupted_transfer_logs_what_moved_and_resumes(
+    cli, buckets, moto_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s32s.transfer import TransferLogReporter
+
+    config = write_config(tmp_path / "t.yaml", moto_server.url, workers=1)
+    real_finished = TransferLogReporter.finished
+    calls = []
+
+    def ctrl_c_after_five(self: TransferLogReporter, action: Any, error: str | None) -> None:
+        real_finished(self, action, error)
+        calls.append(action.key)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(TransferLogReporter, "finished", ctrl_c_after_five)
+    stopped = cli("transfer", "run", str(config))
+    assert stopped.exit_code == 130
+    log = json.loads(next((tmp_path / "logs").glob("dt_data_*.json")).read_text())
+    moved = {m["dst_key"] for m in log["objects_moved"]}
+    assert log["status"] == "Failed" and 5 <= len(moved) < 20  # the one in flight may finish
+    assert moved == set(keys(buckets, "dst-bkt", "copy/"))  # the log names exactly what arrived
+    monkeypatch.setattr(TransferLogReporter, "finished", real_finished)
+    resumed = cli("--json", "transfer", "run", str(config))
+    assert resumed.exit_code == 0
+    report = resumed.json["maps"][0]
+    assert (report["copied"], report["unchanged"]) == (20 - len(moved), len(moved))

@@ -103,6 +103,7 @@ class Report:
             "bytes_deleted": self.bytes_deleted,
             "folders_created": self.folders_created,
             "folders_removed": self.folders_removed,
+            "skipped": self.unchanged + self.ignored,
             "unchanged": self.unchanged,
             "ignored": self.ignored,
             "failed": [

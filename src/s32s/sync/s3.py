@@ -257,30 +257,33 @@ class S3Store:
         self.cache.record(key, response.get("ETag", "").strip('"'), size, mtime_ns)
 
     def _multipart(
-        self, key: str, size: int, chunk: int, mtime_ns: int | None, open_part: Callable[[int], Any]
+        self,
+        key: str,
+        size: int,
+        chunk: int,
+        mtime_ns: int | None,
+        open_part: Callable[[int], Any],
+        send_part: Callable[..., str] | None = None,
     ) -> dict[str, Any]:
+        """One multipart upload, completed only when every part arrived and aborted otherwise.
+
+        `send_part(object_key, upload_id, number, body)` returns the part's
+        ETag; by default it uploads `body`, the value `open_part(number)` made.
+        """
         object_key = self.object_key(key)
-        bucket = self.url.bucket
         upload_id = self.client.create_multipart_upload(
-            Bucket=bucket, Key=object_key, Metadata=self._metadata(mtime_ns)
+            Bucket=self.url.bucket, Key=object_key, Metadata=self._metadata(mtime_ns)
         )["UploadId"]
-        count = math.ceil(size / chunk) or 1
+        sender = send_part or self._upload_part
 
         def send(number: int, body: Any) -> dict[str, Any]:
-            try:
-                result = self.client.upload_part(
-                    Bucket=bucket, Key=object_key, UploadId=upload_id, PartNumber=number, Body=body
-                )
-            finally:
-                if hasattr(body, "close"):
-                    body.close()
-            return {"PartNumber": number, "ETag": result["ETag"]}
+            return {"PartNumber": number, "ETag": sender(object_key, upload_id, number, body)}
 
         try:
-            parts = self._run_parts(send, count, open_part)
+            parts = self._run_parts(send, math.ceil(size / chunk) or 1, open_part)
             return dict(
                 self.client.complete_multipart_upload(
-                    Bucket=bucket,
+                    Bucket=self.url.bucket,
                     Key=object_key,
                     UploadId=upload_id,
                     MultipartUpload={"Parts": parts},
@@ -289,6 +292,20 @@ class S3Store:
         except BaseException:
             self._abort(object_key, upload_id)
             raise
+
+    def _upload_part(self, object_key: str, upload_id: str, number: int, body: Any) -> str:
+        try:
+            result = self.client.upload_part(
+                Bucket=self.url.bucket,
+                Key=object_key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=body,
+            )
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        return str(result["ETag"])
 
     def _run_parts(
         self,
@@ -343,19 +360,17 @@ class S3Store:
             )
             etag = response.get("CopyObjectResult", {}).get("ETag", "").strip('"')
         else:
+            # Parts copy no metadata: read the source's recorded mtime to carry it over.
+            entry = entry if entry.mtime_known else source.head(entry)
             etag = self._multipart_copy(copy_source, entry)
         if on_bytes:
             on_bytes(entry.size)
         self.cache.record(entry.key, etag, entry.size, entry.mtime_ns)
 
     def _multipart_copy(self, copy_source: dict[str, str], entry: Entry) -> str:
-        object_key = self.object_key(entry.key)
         chunk = part_size_for(entry.size, 512 * MiB)
-        upload_id = self.client.create_multipart_upload(
-            Bucket=self.url.bucket, Key=object_key, Metadata=self._metadata(entry.mtime_ns)
-        )["UploadId"]
 
-        def send(number: int, _: None) -> dict[str, Any]:
+        def copy_part(object_key: str, upload_id: str, number: int, _: None) -> str:
             start = (number - 1) * chunk
             end = min(start + chunk, entry.size) - 1
             result = self.client.upload_part_copy(
@@ -366,19 +381,11 @@ class S3Store:
                 CopySource=copy_source,
                 CopySourceRange=f"bytes={start}-{end}",
             )
-            return {"PartNumber": number, "ETag": result["CopyPartResult"]["ETag"]}
+            return str(result["CopyPartResult"]["ETag"])
 
-        try:
-            parts = self._run_parts(send, math.ceil(entry.size / chunk), lambda number: None)
-            response = self.client.complete_multipart_upload(
-                Bucket=self.url.bucket,
-                Key=object_key,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
-        except BaseException:
-            self._abort(object_key, upload_id)
-            raise
+        response = self._multipart(
+            entry.key, entry.size, chunk, entry.mtime_ns, lambda number: None, copy_part
+        )
         return str(response.get("ETag", "")).strip('"')
 
     # reading ---------------------------------------------------------------
