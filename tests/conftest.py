@@ -87,3 +87,13 @@ def cli():
         return invoke_cli(list(args), input=input, env=env)
 
     return run
+
+
+@pytest.fixture
+def multipart_threshold(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Files above 16 MiB go multipart, so multipart tests need not write 200 MiB files."""
+    from s32s.sync import s3
+
+    threshold = 16 * s3.MiB
+    monkeypatch.setattr(s3, "MULTIPART_THRESHOLD", threshold)
+    return threshold

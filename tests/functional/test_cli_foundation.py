@@ -163,6 +163,15 @@ def test_installed_executable_reports_errors_without_traceback(tmp_path: Path) -
 
 
 def test_unreachable_endpoint_is_one_sentence(cli) -> None:
-    result = cli("--endpoint-url", "http://127.0.0.1:9", "maps", "list", "--mode", "master", "--maps", "bkt/maps")
+    result = cli(
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "maps",
+        "list",
+        "--mode",
+        "master",
+        "--maps",
+        "bkt/maps",
+    )
     assert result.exit_code == 2
     assert "Cannot reach http://127.0.0.1:9." in result.stderr and "Traceback" not in result.stderr

@@ -263,6 +263,8 @@ def test_second_run_on_same_destination_is_refused(setup, monkeypatch: pytest.Mo
 def test_summary_table_hidden_by_skip_tranfer_detail(cli, setup) -> None:
     shown = cli(*base(setup), "master", "push", "site")
     assert "Summary" in shown.stdout and "site" in shown.stdout
-    setup["ini"].write_text(setup["ini"].read_text().replace("[MAIN]\n", "[MAIN]\nskip_tranfer_detail = True\n"))
+    setup["ini"].write_text(
+        setup["ini"].read_text().replace("[MAIN]\n", "[MAIN]\nskip_tranfer_detail = True\n")
+    )
     hidden = cli(*base(setup), "master", "push", "site")
     assert hidden.exit_code == 0 and "Summary" not in hidden.stdout

@@ -18,7 +18,7 @@ from s32s.sync.events import NullReporter
 from s32s.sync.job import SyncJob, execute, prepare
 from s32s.sync.local import LocalStore
 from s32s.sync.plan import PlanOptions
-from s32s.sync.s3 import MULTIPART_THRESHOLD
+from s32s.sync.s3 import PART_SIZE, MiB
 
 BUCKET = "engine-bkt"
 
@@ -168,7 +168,7 @@ def test_unresolvable_objects_cost_one_head(
 ) -> None:
     factory, client = backend
     master = tmp_path / "master"
-    data = os.urandom(MULTIPART_THRESHOLD + 1)
+    data = os.urandom(16 * MiB + 1)
     write(master / "big.bin", data)
     monkeypatch.setenv("S32S_STATE_DIR", str(tmp_path / "fresh-state"))
     # Written by another tool in 7 MiB parts: an ETag whose part size s32s cannot guess.
@@ -200,10 +200,12 @@ def test_unresolvable_objects_cost_one_head(
     ]
 
 
-def test_multipart_upload_and_download(backend: Any, tmp_path: Path) -> None:
+def test_multipart_upload_and_download(
+    backend: Any, tmp_path: Path, multipart_threshold: int
+) -> None:
     factory, client = backend
     master, slave = tmp_path / "master", tmp_path / "slave"
-    data = os.urandom(MULTIPART_THRESHOLD + 3 * 1024 * 1024 + 17)
+    data = os.urandom(multipart_threshold + 3 * 1024 * 1024 + 17)
     write(master / "big.bin", data)
     _, report = push(factory, master)
     assert report.copied == 1 and report.failed == {}
@@ -368,7 +370,7 @@ def test_stream_copy_between_clients(moto_server: Any, tmp_path: Path) -> None:
     factory = ClientFactory(AwsOptions(endpoint_url=moto_server.url, region="us-east-1"))
     client = factory.s3()
     client.create_bucket(Bucket=BUCKET)
-    data = os.urandom(MULTIPART_THRESHOLD + 1024)
+    data = os.urandom(2 * PART_SIZE + 1024)
     client.put_object(Bucket=BUCKET, Key="src/big", Body=data, Metadata={"mtime": "1.5"})
     other = boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1")
     with StoreFactory(factory, 4) as stores:
@@ -458,6 +460,47 @@ def test_file_changing_during_upload_is_retried(
     assert (
         client.get_object(Bucket=BUCKET, Key="site/busy.log")["Body"].read() == b"line 1\nline 2\n"
     )
+
+
+def test_file_shrinking_before_a_small_upload_is_retried(
+    backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small file is read whole; when it is shorter than listed nothing wrong is sent."""
+    import s32s.sync.s3 as s3_module
+
+    factory, client = backend
+    master = tmp_path / "master"
+    target = write(master / "busy.log", "a long first line\n")
+    real_read = s3_module._read_file
+    sizes = []
+
+    def truncate_then_read(path: str, size: int) -> bytes:
+        sizes.append(size)
+        if len(sizes) == 1:
+            target.write_text("short\n")
+        return real_read(path, size)
+
+    monkeypatch.setattr(s3_module, "_read_file", truncate_then_read)
+    _, report = push(factory, master)
+    assert report.failed == {} and sizes == [18, 6]
+    assert client.get_object(Bucket=BUCKET, Key="site/busy.log")["Body"].read() == b"short\n"
+
+
+def test_small_uploads_skip_the_100_continue_round_trip(backend: Any, tmp_path: Path) -> None:
+    factory, _ = backend
+    master = tmp_path / "master"
+    write(master / "small.txt", "x" * 1000)
+    write(master / "larger.bin", os.urandom(2 * MiB))
+    expect_headers = {}
+
+    def remember(request: Any, **_: Any) -> None:
+        if request.method == "PUT":
+            expect_headers[request.url.rsplit("/", 1)[-1]] = request.headers.get("Expect")
+
+    factory.s3().meta.events.register("before-send.s3.PutObject", remember)
+    _, report = push(factory, master)
+    assert report.copied == 2
+    assert expect_headers == {"small.txt": None, "larger.bin": b"100-continue"}
 
 
 def test_multipart_server_side_copy(

@@ -13,7 +13,6 @@ from s32s.sync.events import NullReporter
 from s32s.sync.execute import ExecuteOptions
 from s32s.sync.job import SyncJob, execute, prepare
 from s32s.sync.local import LocalStore
-from s32s.sync.s3 import MULTIPART_THRESHOLD
 from tests.faultproxy import FaultProxy
 
 
@@ -29,7 +28,7 @@ def run(factory: ClientFactory, source_dest: str, folder: Path) -> Any:
 
 
 def test_push_and_pull_through_faults_end_with_every_file_correct(
-    moto_server: Any, tmp_path: Path
+    moto_server: Any, tmp_path: Path, multipart_threshold: int
 ) -> None:
     direct = ClientFactory(AwsOptions(endpoint_url=moto_server.url, region="us-east-1"))
     direct.s3().create_bucket(Bucket="faulty")
@@ -40,7 +39,7 @@ def test_push_and_pull_through_faults_end_with_every_file_correct(
         data = os.urandom(2000 + index)
         (master / f"f{index:02d}.bin").write_bytes(data)
         expected[f"f{index:02d}.bin"] = data
-    big = os.urandom(MULTIPART_THRESHOLD + 1024 * 1024)
+    big = os.urandom(multipart_threshold + 1024 * 1024)
     (master / "big.bin").write_bytes(big)
     expected["big.bin"] = big
     with FaultProxy(moto_server.url) as proxy:

@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 from botocore.stub import Stubber
 
-from s32s.aws.clients import AwsOptions, ClientFactory, aws_errors, translate_error
+from s32s.aws.clients import (
+    AwsOptions,
+    ClientFactory,
+    aws_errors,
+    parse_timestamp,
+    translate_error,
+)
 from s32s.errors import AwsError
 
 
@@ -98,3 +104,17 @@ def test_profile_with_snow_region_gets_snowball_quirks(
     s3 = factory.s3()
     assert s3.meta.region_name == "snow"
     assert factory._verify(factory._is_snow(factory.session())) is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-21T02:52:41.000Z",  # listings
+        "Sat, 21 Nov 2026 02:52:41 GMT",  # response headers
+        "1795229561",  # epoch seconds: botocore's general parser
+    ],
+)
+def test_timestamps_in_every_s3_format_parse_to_the_same_instant(text: str) -> None:
+    from datetime import datetime, timezone
+
+    assert parse_timestamp(text) == datetime(2026, 11, 21, 2, 52, 41, tzinfo=timezone.utc)

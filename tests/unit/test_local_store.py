@@ -73,6 +73,22 @@ def test_atomic_writer_sets_mtime_and_backs_up(tmp_path: Path) -> None:
     assert (backup / "sub" / "f.txt").read_text() == "new"
 
 
+def test_only_replaced_files_are_flushed_before_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Old content must survive a crash; a new file lost in one is simply copied again."""
+    flushed = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: flushed.append(fd) or real_fsync(fd))
+    store = LocalStore(tmp_path)
+    with store.atomic_writer("new.txt", None) as handle:
+        handle.write(b"first")
+    assert flushed == []
+    with store.atomic_writer("new.txt", None) as handle:
+        handle.write(b"second")
+    assert len(flushed) == 1 and (tmp_path / "new.txt").read_bytes() == b"second"
+
+
 @pytest.mark.skipif(os.name != "posix", reason="symlinks need privileges on Windows")
 def test_writer_refuses_to_write_through_a_symlinked_folder(tmp_path: Path) -> None:
     outside = tmp_path / "outside"

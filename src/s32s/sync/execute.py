@@ -7,17 +7,19 @@ Report and the others go on. Deletions run only when every copy succeeded.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import random
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from s32s.sync.entries import Entry
 from s32s.sync.events import Report, Reporter
-from s32s.sync.local import LocalStore, UnsafeKeyError
+from s32s.sync.local import FileChangedError, LocalStore, UnsafeKeyError
 from s32s.sync.plan import Action, Plan
 from s32s.sync.s3 import S3Store
 
@@ -40,10 +42,6 @@ TRANSIENT_CODES = {
 
 class Interrupted(Exception):
     """The run was asked to stop."""
-
-
-class FileChangedError(OSError):
-    """A local file changed while it was read; copying it again usually succeeds."""
 
 
 MAX_KEY_BYTES = 1024
@@ -251,27 +249,34 @@ class Executor:
         return report
 
     def _copy_all(self, plan: Plan, report: Report) -> None:
+        """Copy with a bounded window of submitted files, tallying each as it finishes.
+
+        Finished futures arrive on a queue: waiting on the whole window for
+        every completion would cost a lock per pending future each time.
+        """
         if not plan.copies:
             return
+        finished: queue.SimpleQueue[Future[str | None]] = queue.SimpleQueue()
         with ThreadPoolExecutor(
             max_workers=self.options.workers, thread_name_prefix="s32s-copy"
         ) as pool:
             pending: dict[Future[str | None], Action] = {}
-            queue = iter(plan.copies)
+            actions = iter(plan.copies)
             window = self.options.workers * 4
             try:
                 while True:
                     while len(pending) < window and not self.stop.is_set():
-                        action = next(queue, None)
+                        action = next(actions, None)
                         if action is None:
                             break
-                        pending[pool.submit(self._run_one, action)] = action
+                        future = pool.submit(self._run_one, action)
+                        pending[future] = action
+                        future.add_done_callback(finished.put)
                     if not pending:
                         break
-                    done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        action = pending.pop(future)
-                        self._tally(action, future.result(), report)
+                    with contextlib.suppress(queue.Empty):
+                        future = finished.get(timeout=0.5)
+                        self._tally(pending.pop(future), future.result(), report)
             except BaseException:
                 self.stop.set()
                 for future in pending:

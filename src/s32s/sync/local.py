@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import shutil
-import uuid
+import stat as stat_module
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +20,10 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 class UnsafeKeyError(ValueError):
     """An S3 key that would land outside the destination folder."""
+
+
+class FileChangedError(OSError):
+    """A local file changed while it was read; copying it again usually succeeds."""
 
 
 def check_relative_key(key: str) -> str:
@@ -63,6 +68,8 @@ class LocalStore:
         self.root = Path(root)
         self.backup_dir = backup_dir
         self.skipped: list[tuple[str, str]] = []
+        self._checked_parents: set[Path] = set()
+        self._temp_numbers = itertools.count()  # next() on a count is atomic: no lock needed
 
     def __str__(self) -> str:
         return str(self.root)
@@ -124,21 +131,29 @@ class LocalStore:
 
     @contextlib.contextmanager
     def atomic_writer(self, key: str, mtime_ns: int | None) -> Iterator[BinaryIO]:
-        """Write to a temporary file beside the target; rename it into place only when whole."""
+        """Write to a temporary file beside the target; rename it into place only when whole.
+
+        A file that replaces an existing one is flushed to disk before the
+        rename, so a crash cannot swap good old content for an empty file. New
+        files are not (like rsync and rclone): after a crash their size or
+        mtime is wrong and the next run copies them again.
+        """
         target = self.path_of(key)
         self._ensure_parent(target)
-        if target.is_symlink() or target.is_dir():
-            raise OSError(f"{target} is a symbolic link or a folder; not replaced")
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
+        replacing = self._existing_file(target)
+        temporary = target.with_name(
+            f".{target.name}.{os.getpid()}-{next(self._temp_numbers)}{TEMP_SUFFIX}"
+        )
         handle = open(temporary, "wb")  # noqa: SIM115 - closed below
         try:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+            if replacing:
+                handle.flush()
+                os.fsync(handle.fileno())
             handle.close()
             if mtime_ns is not None:
                 os.utime(temporary, ns=(mtime_ns, mtime_ns))
-            if self.backup_dir is not None and target.exists():
+            if self.backup_dir is not None and replacing:
                 self._backup(key, target)
             os.replace(temporary, target)
         except BaseException:
@@ -147,8 +162,21 @@ class LocalStore:
                 temporary.unlink()
             raise
 
+    @staticmethod
+    def _existing_file(target: Path) -> bool:
+        """True when `target` is a file to replace; symbolic links and folders are refused."""
+        try:
+            mode = target.lstat().st_mode
+        except FileNotFoundError:
+            return False
+        if stat_module.S_ISLNK(mode) or stat_module.S_ISDIR(mode):
+            raise OSError(f"{target} is a symbolic link or a folder; not replaced")
+        return True
+
     def _ensure_parent(self, target: Path) -> None:
         parent = target.parent
+        if parent in self._checked_parents:
+            return
         # A folder of the key path that is a symlink could redirect the write: refuse it.
         current = self.root
         for part in parent.relative_to(self.root).parts:
@@ -156,6 +184,7 @@ class LocalStore:
             if current.is_symlink():
                 raise OSError(f"{current} is a symbolic link; not written through")
         parent.mkdir(parents=True, exist_ok=True)
+        self._checked_parents.add(parent)
 
     def make_dir(self, key: str) -> None:
         path = self.path_of(key)

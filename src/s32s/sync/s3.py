@@ -13,11 +13,15 @@ from typing import Any, BinaryIO
 
 from s32s.paths import S3Url
 from s32s.sync.entries import MTIME_METADATA_KEY, Entry, format_mtime, parse_mtime
+from s32s.sync.local import FileChangedError
 from s32s.sync.state import MetadataCache
 
 MiB = 1024 * 1024
-MULTIPART_THRESHOLD = 16 * MiB
+# Below this a file goes in one PUT (rclone's default cutoff): fewer requests,
+# and a plain-MD5 ETag that any later run can compare with a local hash.
+MULTIPART_THRESHOLD = 200 * MiB
 PART_SIZE = 8 * MiB
+SMALL_BODY = 1 * MiB  # files up to this size are read whole, checked, and sent in one go
 MAX_PARTS = 10_000
 MAX_SINGLE_COPY = 5 * 1024 * MiB
 DELETE_BATCH = 1000
@@ -205,7 +209,11 @@ class S3Store:
         part_size: int = PART_SIZE,
     ) -> None:
         """Upload a local file: one PUT when small, a parallel multipart upload when large."""
-        if size < MULTIPART_THRESHOLD or self.part_pool is None:
+        if size <= SMALL_BODY:
+            response = self._put(key, _read_file(path, size), size, mtime_ns)
+            if on_bytes:
+                on_bytes(size)
+        elif size < MULTIPART_THRESHOLD or self.part_pool is None:
             with FileSlice(path, 0, size, on_bytes) as body:
                 response = self._put(key, body, size, mtime_ns)
         else:
@@ -422,6 +430,17 @@ class S3Store:
                 if key not in failures:
                     self.cache.forget(key.rstrip("/"))
         return failures
+
+
+def _read_file(path: str, size: int) -> bytes:
+    """The first `size` bytes of a small file; a file that shrank meanwhile is an error."""
+    with open(path, "rb") as handle:
+        data = handle.read(size)
+    if len(data) != size:
+        raise FileChangedError(
+            f"{len(data)} bytes read where {size} were listed: the file changed while it was read"
+        )
+    return data
 
 
 def _read_exactly(reader: BinaryIO, size: int) -> bytes:
