@@ -116,8 +116,13 @@ class ClientFactory:
             verify=self._verify(self._is_snow(session)),
         )
         if service == "s3":
+            from s32s.aws.listing import list_objects_v2_parser
+
             # After botocore's own `before-call.s3` handler, which adds the header.
             client.meta.events.register_last("before-call.s3", _no_continue_for_small_bodies)
+            client.meta.events.register(
+                "before-parse.s3.ListObjectsV2", list_objects_v2_parser(parse_timestamp)
+            )
         with self._lock:
             return self._clients.setdefault(key, client)
 

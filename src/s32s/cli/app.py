@@ -46,13 +46,7 @@ class App:
         logger = logging.getLogger("s32s")
         logger.setLevel(level)
         if not logger.handlers:
-            from rich.logging import RichHandler
-
-            from s32s.cli.output import error_console
-
-            logger.addHandler(
-                RichHandler(console=error_console(), show_path=False, show_time=False)
-            )
+            logger.addHandler(_LazyRichHandler())
         if self.verbose >= 2:
             logging.getLogger("botocore").setLevel(logging.DEBUG)
             logging.getLogger("botocore").addHandler(logger.handlers[0])
@@ -118,3 +112,20 @@ class App:
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+class _LazyRichHandler(logging.Handler):
+    """Logs through rich, imported only when a record arrives: most runs log nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rich: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._rich is None:
+            from rich.logging import RichHandler
+
+            from s32s.cli.output import error_console
+
+            self._rich = RichHandler(console=error_console(), show_path=False, show_time=False)
+        self._rich.emit(record)

@@ -118,10 +118,10 @@ class SyncSession:
         return report
 
     def _decide_and_run(self, prepared: Any, execute: Callable[..., Report]) -> Report:
-        from s32s.cli import progress as view
-
         job, plan, app = prepared.job, prepared.plan, self.app
         visible = not (app.quiet or app.json_output)
+        if visible or plan.deletes:  # rich costs start-up time: quiet no-op runs skip it
+            from s32s.cli import progress as view
         if visible:
             view.render_plan(job.name, str(job.source), str(job.dest), plan, dry_run=self.dry_run)
         if prepared.refused or self.dry_run:
@@ -150,7 +150,6 @@ class SyncSession:
         return report
 
     def _execute(self, prepared: Any, execute: Callable[..., Report]) -> Report:
-        from s32s.cli import progress as view
         from s32s.sync.events import NullReporter, TeeReporter
 
         job = prepared.job
@@ -159,6 +158,8 @@ class SyncSession:
             reporter = TeeReporter(NullReporter(), *extra)
             reporter.planned(job.name, prepared.plan)
             return execute(prepared, reporter, self.stop)
+        from s32s.cli import progress as view
+
         if self.app.stdout_isatty or view.error_console().is_terminal:
             progress = view.make_progress()
             reporter = TeeReporter(view.RichReporter(progress), *extra)
@@ -172,15 +173,14 @@ class SyncSession:
         return execute(prepared, reporter, self.stop)
 
     def _show(self, report: Report) -> None:
-        if not self.app.json_output:
+        problems = report.refused or report.failed or report.deletes_skipped or report.warnings
+        if problems and not self.app.json_output:
             from s32s.cli.progress import render_problems
 
             render_problems(report)
 
     def finish(self, **extra: Any) -> None:
         """Print the summary (or the JSON report, with `extra` fields) and exit with the worst code."""
-        from s32s.cli.progress import render_summary
-
         code = max(
             (report.exit_code for report in self.reports), default=ExitCode.OK, key=_severity
         )
@@ -193,6 +193,8 @@ class SyncSession:
                 }
             )
         elif self.reports and not self.config.skip_transfer_detail and not self.app.quiet:
+            from s32s.cli.progress import render_summary
+
             render_summary(self.reports)
         if code:
             raise SystemExit(int(code))
