@@ -713,9 +713,10 @@ class Bench:
             endpoint.wait_ready(600)
             self.tools = Tools(self.work, endpoint.url)
             # s32s keeps the mtimes it has read in its state cache; a first dry run fills it
-            # with one HEAD per object, as the first sync after an upload by another tool would.
+            # (hashing each same-size local file, a HEAD only where that cannot decide), as
+            # the first sync after an upload by another tool would.
             if "s32s" in self.names:
-                self.log("g: s32s's first dry run (empty state cache: one HEAD per object)")
+                self.log("g: s32s's first dry run (empty state cache)")
                 first = self.timed(
                     "g0",
                     self.tools.available["s32s"],
