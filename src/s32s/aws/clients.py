@@ -167,7 +167,7 @@ class ClientFactory:
         return Config(**settings)
 
 
-SMALL_BODY = 1024 * 1024
+CONTINUE_ABOVE = 1024 * 1024  # only larger bodies wait for `100 Continue` before they are sent
 
 
 def _no_continue_for_small_bodies(params: dict[str, Any], **_: Any) -> None:
@@ -178,7 +178,7 @@ def _no_continue_for_small_bodies(params: dict[str, Any], **_: Any) -> None:
     just the same.
     """
     length = params.get("headers", {}).get("Content-Length")
-    if length is not None and int(length) <= SMALL_BODY:
+    if length is not None and int(length) <= CONTINUE_ABOVE:
         params["headers"].pop("Expect", None)
 
 
