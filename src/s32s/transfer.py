@@ -37,6 +37,7 @@ from s32s.sync.plan import Action, Plan, PlanOptions
 from s32s.sync.s3 import S3Store
 from s32s.sync.state import MetadataCache
 from s32s.transferlog import LogSide, S3LogTarget, TransferLog
+from s32s.yamlfile import read_yaml
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SIDE_KEYS = {
@@ -199,22 +200,7 @@ def _plaintext_key_warning(path: Path, data: dict[str, Any]) -> list[str]:
 
 def load_transfer_config(path: Path) -> TransferConfig:
     """Read and validate a transfer config; every error names the file and the key."""
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"Transfer config {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Transfer config {path} cannot be read: {exc}.") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(
-            f"{path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}."
-        ) from None
+    data = read_yaml(path, label="Transfer config")
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must be a mapping with the sections src, dst and log.")
     unknown = sorted(set(data) - _TOP_KEYS)

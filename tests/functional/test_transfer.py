@@ -196,6 +196,14 @@ def test_malformed_yaml_and_missing_bucket(cli, buckets, moto_server, tmp_path: 
     assert missing.exit_code == 2 and "no-such-bucket" in missing.stderr
 
 
+def test_invalid_yaml_is_reported_without_quoting_the_file(cli, tmp_path: Path) -> None:
+    config = tmp_path / "t.yaml"
+    config.write_text("src:\n  bucket: b\n  secret_key: *Sup3rSecretValue\n")
+    result = cli("transfer", "run", str(config))
+    assert result.exit_code == 2 and "not valid YAML at line 3, column 15" in result.stderr
+    assert "Sup3rSecretValue" not in result.stderr + result.stdout
+
+
 def test_plaintext_keys_readable_by_others_warn(tmp_path: Path) -> None:
     if os.name != "posix":
         pytest.skip("POSIX file modes")

@@ -31,6 +31,7 @@ from s32s.datasync.arns import bucket_name, check_arn, check_region
 from s32s.datasync.polling import Clock
 from s32s.datasync.schedule import validate_schedule
 from s32s.errors import ConfigError, S32SError
+from s32s.yamlfile import read_yaml
 
 SMB_PASSWORD_ENV = "S32S_SMB_PASSWORD"
 
@@ -74,15 +75,8 @@ class Pipeline:
 # loading ----------------------------------------------------------------------
 def load_pipeline(path: str | Path) -> Pipeline:
     """Read and check a pipeline file; every error names the file and the key."""
-    import yaml
-
     file = Path(path)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PipelineError(f"Pipeline file {file} does not exist.") from None
-    except yaml.YAMLError as exc:
-        raise PipelineError(f"{file} is not valid YAML: {exc}.") from None
+    data = read_yaml(file, label="Pipeline file", error=PipelineError)
     return parse_pipeline(data, str(file))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from s32s.errors import ConfigError
+from s32s.yamlfile import read_yaml
 
 CONFIG_NAME = "sbe_config.yaml"
 KEYS_NAME = "keys.yaml"
@@ -72,21 +73,7 @@ def find_manifest(folder: Path) -> Path:
 
 
 def _read_yaml_mapping(path: Path, *, hint: str) -> dict[str, Any]:
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist.", hint) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} cannot be read: {exc}.") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        # The parser's own message may quote the file, and so a secret: leave it out.
-        raise ConfigError(f"{path} is not valid YAML{where}.", hint) from None
+    data = read_yaml(path, hint=hint)
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold `key: value` lines.", hint)
     return data

@@ -210,9 +210,7 @@ class S3Store:
     ) -> None:
         """Upload a local file: one PUT when small, a parallel multipart upload when large."""
         if size <= SMALL_BODY:
-            response = self._put(key, _read_file(path, size), size, mtime_ns)
-            if on_bytes:
-                on_bytes(size)
+            response = self._put_whole(key, _read_file(path, size), mtime_ns, on_bytes)
         elif size < MULTIPART_THRESHOLD or self.part_pool is None:
             with FileSlice(path, 0, size, on_bytes) as body:
                 response = self._put(key, body, size, mtime_ns)
@@ -224,7 +222,7 @@ class S3Store:
                 return FileSlice(path, start, min(chunk, size - start), on_bytes)
 
             response = self._multipart(key, size, chunk, mtime_ns, open_part)
-        self.cache.record(key, response.get("ETag", "").strip('"'), size, mtime_ns)
+        self._remember(key, response, size, mtime_ns)
 
     def upload_stream(
         self,
@@ -242,10 +240,7 @@ class S3Store:
         are ever held in memory.
         """
         if size <= part_size or self.part_pool is None:
-            data = _read_exactly(reader, size)
-            response = self._put(key, data, size, mtime_ns)
-            if on_bytes:
-                on_bytes(size)
+            response = self._put_whole(key, _read_exactly(reader, size), mtime_ns, on_bytes)
         else:
             chunk = part_size_for(size, part_size)
 
@@ -262,6 +257,20 @@ class S3Store:
                 return _BufferedPart(data)
 
             response = self._multipart(key, size, chunk, mtime_ns, open_part)
+        self._remember(key, response, size, mtime_ns)
+
+    def _put_whole(
+        self, key: str, data: bytes, mtime_ns: int | None, on_bytes: ProgressCallback | None
+    ) -> dict[str, Any]:
+        """One PUT of bytes already in memory, counted as sent once it succeeded."""
+        response = self._put(key, data, len(data), mtime_ns)
+        if on_bytes:
+            on_bytes(len(data))
+        return response
+
+    def _remember(
+        self, key: str, response: dict[str, Any], size: int, mtime_ns: int | None
+    ) -> None:
         self.cache.record(key, response.get("ETag", "").strip('"'), size, mtime_ns)
 
     def _multipart(
