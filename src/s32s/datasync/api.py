@@ -238,10 +238,15 @@ class SmbSpec:
             found.append("user")
         if (described.get("Domain") or "").lower() != (self.domain or "").lower():
             found.append("domain")
-        version = (described.get("MountOptions") or {}).get("Version") or "AUTOMATIC"
-        if self.version and version != self.version:
+        if _mount_version_differs(described, self.version):
             found.append("SMB version")
         return found
+
+
+def _mount_version_differs(described: Mapping[str, Any], wanted: str | None) -> bool:
+    """True when a protocol version is asked for and the location mounts another."""
+    version = (described.get("MountOptions") or {}).get("Version") or "AUTOMATIC"
+    return bool(wanted) and version != wanted
 
 
 @dataclass
@@ -273,8 +278,7 @@ class NfsSpec:
             self.agent_arns
         ):
             found.append("agents")
-        version = (described.get("MountOptions") or {}).get("Version") or "AUTOMATIC"
-        if self.version and version != self.version:
+        if _mount_version_differs(described, self.version):
             found.append("NFS version")
         return found
 
