@@ -242,3 +242,20 @@ def test_task_settings_differences() -> None:
     assert settings.differences(same) == []
     changed = {**same, "Schedule": None, "Options": {"VerifyMode": "POINT_IN_TIME_CONSISTENT"}}
     assert settings.differences(changed) == ["schedule", "option VerifyMode"]
+
+
+@pytest.mark.parametrize(
+    ("described_version", "wanted", "differs"),
+    [("SMB3", "SMB3", False), ("SMB2", "SMB3", True), (None, "SMB3", True), ("SMB2", None, False)],
+)
+def test_mount_version_is_compared_only_when_asked_for(
+    described_version: str | None, wanted: str | None, differs: bool
+) -> None:
+    described = {"AgentArns": [AGENT_ARN], "User": "u", "Domain": "DOM"}
+    if described_version:
+        described["MountOptions"] = {"Version": described_version}
+    smb = api.SmbSpec("server", "/data", [AGENT_ARN], "u", "DOM", wanted)
+    nfs = api.NfsSpec("server", "/data", [AGENT_ARN], wanted)
+    nfs_described = {**described, "OnPremConfig": {"AgentArns": [AGENT_ARN]}}
+    assert smb.differences(described) == (["SMB version"] if differs else [])
+    assert nfs.differences(nfs_described) == (["NFS version"] if differs else [])
