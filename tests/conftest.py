@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,16 @@ FAKE_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 CLEARED_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "S32S_CONFIG", "AWS_REGION", "S32S_API_TOKEN")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the Ctrl-C tests' SIGINT reach s32s however the suite was started.
+
+    A shell without job control starts background commands with SIGINT
+    ignored, and every child inherits that: s32s would never see Ctrl-C.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
