@@ -1,16 +1,19 @@
-"""Shared fixtures: fake credentials, a temporary HOME, moto in-process, a moto server."""
+"""Shared fixtures: fake credentials, a temporary HOME, moto in-process, and two S3 servers over HTTP.
+
+`moto_server` is moto's server; `s3_server` is parametrised over moto's and rclone's
+(`tests/s3servers.py`), for the tests that must hold on every S3 implementation.
+"""
 
 from __future__ import annotations
 
 import signal
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from s32s.localendpoint import LocalEndpoint
 from tests.helpers import CliResult, invoke_cli
+from tests.s3servers import MotoServer, RcloneServer
 
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -60,14 +63,6 @@ def mock_s3() -> Iterator[object]:
         yield boto3.client("s3", region_name="us-east-1")
 
 
-class MotoServer(LocalEndpoint):
-    """moto's server in its own process on 127.0.0.1 (the demo's endpoint), resettable between tests."""
-
-    def reset(self) -> None:
-        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
-        urllib.request.urlopen(request, timeout=10).read()
-
-
 @pytest.fixture(scope="session")
 def moto_server_process() -> Iterator[MotoServer]:
     server = MotoServer().start()
@@ -88,6 +83,34 @@ def s3_http(moto_server: MotoServer) -> object:
     import boto3
 
     return boto3.client("s3", region_name="us-east-1", endpoint_url=moto_server.url)
+
+
+@pytest.fixture(scope="session")
+def rclone_server_process() -> Iterator[RcloneServer]:
+    server = RcloneServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rclone_server(rclone_server_process: RcloneServer) -> RcloneServer:
+    """`rclone serve s3` (a Go S3 server) over HTTP on 127.0.0.1, emptied for each test."""
+    rclone_server_process.reset()
+    return rclone_server_process
+
+
+@pytest.fixture(params=["moto", "rclone"])
+def s3_server(request: pytest.FixtureRequest) -> MotoServer | RcloneServer:
+    """Each S3 server in turn, emptied: the test must hold on both (`.url`, `.name`)."""
+    return request.getfixturevalue(f"{request.param}_server")
+
+
+@pytest.fixture
+def s3_client(s3_server: MotoServer | RcloneServer) -> object:
+    """An S3 client talking HTTP to `s3_server`."""
+    import boto3
+
+    return boto3.client("s3", region_name="us-east-1", endpoint_url=s3_server.url)
 
 
 @pytest.fixture

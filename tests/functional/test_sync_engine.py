@@ -23,11 +23,11 @@ from s32s.sync.s3 import PART_SIZE, MiB
 BUCKET = "engine-bkt"
 
 
-@pytest.fixture(params=["inprocess", "http"])
+@pytest.fixture(params=["inprocess", "moto", "rclone"])
 def backend(request: pytest.FixtureRequest) -> Any:
-    """(client factory, raw client) on either moto backend, with an empty bucket."""
-    if request.param == "http":
-        server = request.getfixturevalue("moto_server")
+    """(client factory, raw client) on moto in-process, moto's server or rclone's, with an empty bucket."""
+    if request.param != "inprocess":
+        server = request.getfixturevalue(f"{request.param}_server")
         factory = ClientFactory(AwsOptions(endpoint_url=server.url, region="us-east-1"))
         client = factory.s3()
         client.create_bucket(Bucket=BUCKET)
