@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from s32s.localendpoint import LocalEndpoint
+from s32s.motoendpoint import MotoEndpoint
 
 #: The credentials every test process uses (tests/conftest.py sets them in the environment).
 TEST_KEY, TEST_SECRET = "testing", "testing"
@@ -32,7 +32,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class MotoServer(LocalEndpoint):
+class MotoServer(MotoEndpoint):
     """moto's server in its own process on 127.0.0.1 (the demo's endpoint), resettable between tests."""
 
     name = "moto"

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from s32s import logsapi
 from s32s.aws.clients import AwsOptions, ClientFactory
-from s32s.transferlog import LogSide, LogWriter, TransferLog, open_store
+from s32s.transfers import api as logsapi
+from s32s.transfers.log import LogSide, LogWriter, TransferLog, open_store
 from tests.helpers import s32s_executable
 
 TOKEN = "s3cr3t-token-0123456789abcdef"

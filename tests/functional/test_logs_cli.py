@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from s32s.transferlog import LogSide, LogWriter, TransferLog
+from s32s.transfers.log import LogSide, LogWriter, TransferLog
 from tests.helpers import run_executable
 
 

@@ -181,7 +181,7 @@ def test_piped_toggle_settings_saved_with_comments_kept(cli, site: Site) -> None
     assert "skip_tranfer_detail = True" in text  # added to [MAIN], S32S's spelling
     assert "skip_order_maps" not in text  # untouched keys are not written
     assert "; keep this comment" in text
-    from s32s.config import load_config
+    from s32s.maps.ini import load_config
 
     config = load_config(site.ini)
     assert config.skip_delete_alert and config.skip_transfer_detail and config.is_master

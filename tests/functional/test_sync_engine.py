@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from s32s.aws.clients import AwsOptions, ClientFactory
-from s32s.mapsync import RunOptions, StoreFactory
+from s32s.maps.runner import RunOptions, StoreFactory
 from s32s.paths import S3Url
 from s32s.sync.events import NullReporter
 from s32s.sync.job import SyncJob, execute, prepare
@@ -320,7 +320,7 @@ def test_interrupted_run_leaves_no_partial_files(backend: Any, tmp_path: Path) -
 
 
 def test_s3_to_s3_server_side_copy(backend: Any, tmp_path: Path) -> None:
-    from s32s.mapsync import job_for_paths
+    from s32s.maps.runner import job_for_paths
 
     factory, client = backend
     write(tmp_path / "m" / "a.txt", "a", 1_400_000_000)
@@ -508,7 +508,7 @@ def test_multipart_server_side_copy(
 ) -> None:
     """Objects over 5 GiB are copied in ranged parts; shrunk here so the test stays small."""
     import s32s.sync.s3 as s3_module
-    from s32s.mapsync import job_for_paths
+    from s32s.maps.runner import job_for_paths
 
     factory, client = backend
     data = os.urandom(11 * 1024 * 1024)

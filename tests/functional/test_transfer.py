@@ -12,7 +12,7 @@ import pytest
 
 from s32s.aws.clients import AwsOptions
 from s32s.errors import ConfigError
-from s32s.transfer import build_job, load_transfer_config
+from s32s.transfers.config import build_job, load_transfer_config
 
 
 def dead_endpoint() -> str:
@@ -148,7 +148,7 @@ def test_stream_copy_across_credentials_and_dry_run(
 def test_object_deleted_between_listing_and_copy(buckets, moto_server, tmp_path: Path) -> None:
     from s32s.sync.events import NullReporter
     from s32s.sync.job import execute, prepare
-    from s32s.transfer import TransferLogReporter, new_log
+    from s32s.transfers.config import TransferLogReporter, new_log
 
     config = load_transfer_config(write_config(tmp_path / "t.yaml", moto_server.url))
     job = build_job(config, AwsOptions(), None)
@@ -237,7 +237,7 @@ def test_missing_config_file(tmp_path: Path) -> None:
 def test_interrupted_transfer_logs_what_moved_and_resumes(
     cli, buckets, moto_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from s32s.transfer import TransferLogReporter
+    from s32s.transfers.config import TransferLogReporter
 
     config = write_config(tmp_path / "t.yaml", moto_server.url, workers=1)
     real_finished = TransferLogReporter.finished

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from s32s.aws.clients import AwsOptions, ClientFactory
-from s32s.mapsync import StoreFactory
+from s32s.maps.runner import StoreFactory
 from s32s.paths import S3Url
 from s32s.sync.events import NullReporter
 from s32s.sync.execute import ExecuteOptions

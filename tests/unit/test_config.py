@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from s32s.config import (
+from s32s.errors import ConfigError
+from s32s.maps.ini import (
     Config,
     load_config,
     render_config,
@@ -12,7 +13,6 @@ from s32s.config import (
     save_config,
     set_value,
 )
-from s32s.errors import ConfigError
 
 S32S_INI = """[MAIN]
 ismaster = True

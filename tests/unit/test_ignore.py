@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s32s.ignore import IgnoreRules, rule_matches
+from s32s.sync.ignore import IgnoreRules, rule_matches
 
 CASES = [
     ("spam/dir/picture.jpg", "spam/dir/picture.jpg", True),

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from s32s.errors import MapError
-from s32s.pathmap import load_maps, parse_map_file
+from s32s.maps.pathmap import load_maps, parse_map_file
 from s32s.paths import S3Url, parse_s3_url
 
 REPO = Path(__file__).resolve().parents[2]

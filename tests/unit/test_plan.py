@@ -3,9 +3,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s32s.ignore import IgnoreRules
 from s32s.sync.compare import CompareOptions, copy_reason, etags_comparable
 from s32s.sync.entries import Entry, format_mtime, parse_mtime
+from s32s.sync.ignore import IgnoreRules
 from s32s.sync.plan import PlanOptions, make_plan
 
 S = 1_000_000_000

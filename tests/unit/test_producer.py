@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from s32s import producer as producer_module
 from s32s.errors import AwsError, ConfigError
-from s32s.paths import S3Url
-from s32s.producer import (
+from s32s.images import producer as producer_module
+from s32s.images.producer import (
     Producer,
     ProducerSettings,
     first_index,
@@ -27,6 +26,7 @@ from s32s.producer import (
     render_jpeg,
     write_atomic,
 )
+from s32s.paths import S3Url
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 

@@ -11,7 +11,7 @@ import pytest
 
 from s32s.aws.clients import AwsOptions, ClientFactory
 from s32s.errors import AwsError, ConfigError
-from s32s.transferlog import (
+from s32s.transfers.log import (
     COMPLETED,
     FAILED,
     RUNNING,

@@ -13,7 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from s32s.aws.clients import ClientFactory
-    from s32s.config import Config
+    from s32s.maps.ini import Config
 
 
 @dataclass
@@ -58,13 +58,13 @@ class App:
 
     @property
     def config_path(self) -> Path:
-        from s32s.config import resolve_config_path
+        from s32s.maps.ini import resolve_config_path
 
         return resolve_config_path(self.config_option)
 
     def load_config(self, *, required: bool = True) -> Config:
         """The ini file's settings; defaults when it is absent and not `required`."""
-        from s32s.config import Config, load_config
+        from s32s.maps.ini import Config, load_config
 
         path = self.config_path
         if not path.exists() and not required:

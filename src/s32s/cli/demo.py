@@ -24,8 +24,8 @@ TEXTS = {
 
 def write_sample(root: Path) -> dict[str, Path]:
     """The master folder, the map file and one ini per machine."""
-    from s32s.config import Config, save_config
-    from s32s.producer import render_jpeg, utc_now
+    from s32s.images.producer import render_jpeg, utc_now
+    from s32s.maps.ini import Config, save_config
 
     master, slave = root / "master", root / "slave"
     for name, text in TEXTS.items():
@@ -105,12 +105,12 @@ def _run(app: App, config: Path, mode: str, **flags: bool) -> int:
 
 
 def run_demo(app: App, root: Path, keep: bool) -> None:
-    from s32s.localendpoint import DEMO_CREDENTIALS, LocalEndpoint
+    from s32s.motoendpoint import DEMO_CREDENTIALS, MotoEndpoint
 
     os.environ.update(DEMO_CREDENTIALS)
     os.environ.pop("AWS_PROFILE", None)
     _step(app, "Starting an S3 endpoint on 127.0.0.1")
-    endpoint = LocalEndpoint().start()
+    endpoint = MotoEndpoint().start()
     try:
         app = replace(app, endpoint_url=endpoint.url, profile=None)
         app.info(f"  endpoint {endpoint.url}")

@@ -10,7 +10,7 @@ from s32s.errors import ConfigError
 
 def check_maps_path(app: App, maps: str, mode: str) -> int:
     """Load the maps at `maps` as `mode` would; return how many there are."""
-    from s32s.pathmap import load_maps
+    from s32s.maps.pathmap import load_maps
 
     mapset = load_maps(maps, mode=mode, factory=app.factory)
     for warning in mapset.warnings:
@@ -63,7 +63,7 @@ def ask_maps(app: App, mode: str, *, check: bool, allow_blank: bool = False) -> 
 
 
 def write_config(app: App, mode: str, maps: str) -> None:
-    from s32s.config import Config, save_config
+    from s32s.maps.ini import Config, save_config
 
     config = Config(
         is_master=(mode == "master"),

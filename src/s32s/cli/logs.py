@@ -11,7 +11,7 @@ import click
 from s32s.cli.app import App, pass_app
 
 if TYPE_CHECKING:
-    from s32s.transferlog import LogStore, StoredLog
+    from s32s.transfers.log import LogStore, StoredLog
 
 DEFAULT_DIR = "logs"
 
@@ -33,7 +33,7 @@ def _source_options(function: Any) -> Any:
 
 def open_log_store(app: App, directory: Path | None, s3_path: str | None) -> LogStore:
     """The store named by --dir or --s3 (not both)."""
-    from s32s.transferlog import open_store
+    from s32s.transfers.log import open_store
 
     if directory is not None and s3_path is not None:
         raise click.UsageError("Give --dir or --s3, not both.")
@@ -124,7 +124,7 @@ def show_command(
     app: App, which: str, directory: Path | None, s3_path: str | None, objects: bool
 ) -> None:
     """Show one transfer log: by its start epoch, or the latest."""
-    from s32s.transferlog import LATEST, parse_epoch
+    from s32s.transfers.log import LATEST, parse_epoch
 
     which = LATEST if which.strip().lower() == LATEST else str(parse_epoch(which))
     stored = open_log_store(app, directory, s3_path).load(which)
@@ -136,7 +136,7 @@ def show_command(
 
 def _print_log(stored: StoredLog, objects: bool) -> None:
     from s32s.cli.output import human_bytes, stdout_console, table
-    from s32s.transferlog import format_epoch
+    from s32s.transfers.log import format_epoch
 
     console = stdout_console()
     document = stored.document(include_objects=False)
@@ -220,7 +220,7 @@ def serve_command(
     The token comes from $S32S_API_TOKEN; clients send `Authorization: Bearer
     <token>`. GET / lists the routes. Ctrl-C stops the server.
     """
-    from s32s import logsapi
+    from s32s.transfers import api as logsapi
 
     token = logsapi.check_start(
         token=os.environ.get(logsapi.TOKEN_ENV), host=host, cert=cert, key=key, insecure=insecure

@@ -28,7 +28,7 @@ def resolve_mode(app: App, mode: str | None) -> str:
 
 
 def load_mapset(app: App, maps: str | None, mode: str):
-    from s32s.pathmap import load_maps
+    from s32s.maps.pathmap import load_maps
 
     location, sort = resolve_maps_path(app, maps, mode)
     mapset = load_maps(location, mode=mode, factory=app.factory, sort=sort)

@@ -31,8 +31,8 @@ from s32s.menu import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from s32s.config import Config
-    from s32s.pathmap import MapSet
+    from s32s.maps.ini import Config
+    from s32s.maps.pathmap import MapSet
 
 # the defaults of `master push` / `slave pull` with no options
 RUN_DEFAULTS: dict[str, Any] = {
@@ -240,7 +240,7 @@ class MenuSession:
     def open_maps(self) -> None:
         """Ask for a maps path checked like the wizard's, and save it for the current mode."""
         from s32s.cli.init import ask_maps
-        from s32s.config import set_value
+        from s32s.maps.ini import set_value
 
         assert self.config is not None and self.config.path is not None
         maps = ask_maps(self.app, self.mode, check=True, allow_blank=True)
@@ -253,7 +253,7 @@ class MenuSession:
         self.reload()
 
     def switch_mode(self) -> None:
-        from s32s.config import set_value
+        from s32s.maps.ini import set_value
 
         assert self.config is not None and self.config.path is not None
         new_mode = other_mode(self.mode)
@@ -267,7 +267,7 @@ class MenuSession:
     def settings(self) -> None:
         """Toggle [MAIN] booleans one at a time until a blank answer."""
         from s32s.cli.output import table
-        from s32s.config import set_value
+        from s32s.maps.ini import set_value
 
         assert self.config is not None and self.config.path is not None
         changed = False
@@ -296,7 +296,7 @@ class MenuSession:
     def custom_commands(self) -> None:
         """List [CUSTOMCOMMAND] and run one chosen by number or name (no shell)."""
         from s32s.cli.output import table
-        from s32s.customcommands import find_command, run_custom_command
+        from s32s.maps.customcommands import find_command, run_custom_command
 
         assert self.config is not None
         names = list(self.config.custom_commands)

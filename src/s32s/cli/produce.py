@@ -17,8 +17,8 @@ from s32s.errors import ExitCode
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from s32s.images.producer import ProducedImage, Producer, ProducerRun
     from s32s.paths import S3Url
-    from s32s.producer import ProducedImage, Producer, ProducerRun
 
 
 class SizeType(click.ParamType):
@@ -29,7 +29,7 @@ class SizeType(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> tuple[int, int]:
         if isinstance(value, tuple):
             return value
-        from s32s.producer import parse_size
+        from s32s.images.producer import parse_size
 
         try:
             return parse_size(str(value))
@@ -57,7 +57,7 @@ class PrefixType(click.ParamType):
     name = "TEXT"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
-        from s32s.producer import check_prefix
+        from s32s.images.producer import check_prefix
 
         try:
             return check_prefix(str(value))
@@ -168,7 +168,7 @@ def produce_command(
       s32s produce --to s3://bucket/cams --count 100 --interval 0
       s32s produce --root ./out --to s3://bucket/cams --size 1920x1080
     """
-    from s32s.producer import Producer, ProducerSettings
+    from s32s.images.producer import Producer, ProducerSettings
 
     if root is None and target is None:
         raise click.UsageError("Give --root DIR, --to s3://bucket/prefix, or both.")

@@ -18,7 +18,7 @@ def run_command(app: App, name: str | None, list_only: bool) -> None:
     shell; its exit code becomes s32s's. Commands are only ever read from the
     local ini, never from maps on S3.
     """
-    from s32s.customcommands import find_command, run_custom_command
+    from s32s.maps.customcommands import find_command, run_custom_command
 
     config = app.load_config()
     if list_only or name is None:

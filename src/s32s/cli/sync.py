@@ -13,8 +13,8 @@ from s32s.cli.app import App, pass_app
 from s32s.errors import ExitCode
 
 if TYPE_CHECKING:
-    from s32s.config import Config
-    from s32s.mapsync import RunOptions
+    from s32s.maps.ini import Config
+    from s32s.maps.runner import RunOptions
     from s32s.sync.events import Report
     from s32s.sync.job import SyncJob
 
@@ -67,7 +67,7 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
 def build_run_options(
     app: App, config: Config, kwargs: dict[str, Any], backup_dir: str | None = None
 ) -> RunOptions:
-    from s32s.mapsync import RunOptions
+    from s32s.maps.runner import RunOptions
     from s32s.sync.safeguards import Safeguards
 
     try:
@@ -213,7 +213,7 @@ def run_maps(
     backup_dir: str | None = None,
 ) -> None:
     from s32s.cli.maps import load_mapset
-    from s32s.mapsync import StoreFactory, check_no_shared_s3_paths, job_for_map
+    from s32s.maps.runner import StoreFactory, check_no_shared_s3_paths, job_for_map
 
     config = app.load_config(required=maps is None)
     mapset = load_mapset(app, maps, mode)
@@ -237,7 +237,7 @@ def _check_other_mode(
     if not other_location or other_location == config.maps_for(mode):
         return
     from s32s.errors import S32SError
-    from s32s.pathmap import load_maps
+    from s32s.maps.pathmap import load_maps
 
     try:
         other = load_maps(other_location, mode=None, factory=app.factory).maps
@@ -335,7 +335,7 @@ def sync_command(
     also removes what the source no longer has. S3 → S3 on one endpoint copies
     server-side. Symbolic links are not followed.
     """
-    from s32s.mapsync import StoreFactory, job_for_paths
+    from s32s.maps.runner import StoreFactory, job_for_paths
 
     config = app.load_config(required=False)
     options = build_run_options(app, config, kwargs, backup_dir)

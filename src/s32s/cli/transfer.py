@@ -43,8 +43,8 @@ def run_command(app: App, config_path: Path, workers: int | None, dry_run: bool)
 
     from s32s.aws.clients import AwsOptions
     from s32s.cli.sync import SyncSession
-    from s32s.config import Config
-    from s32s.transfer import (
+    from s32s.maps.ini import Config
+    from s32s.transfers.config import (
         TransferLogReporter,
         build_job,
         load_transfer_config,
@@ -52,7 +52,7 @@ def run_command(app: App, config_path: Path, workers: int | None, dry_run: bool)
         log_target,
         new_log,
     )
-    from s32s.transferlog import LogWriter
+    from s32s.transfers.log import LogWriter
 
     config = load_transfer_config(config_path)
     for warning in config.warnings:
@@ -87,7 +87,7 @@ def run_command(app: App, config_path: Path, workers: int | None, dry_run: bool)
 
 def _check_endpoints(job: object) -> None:
     """Every endpoint of a side down by the end: a configuration problem (exit 2), not a partial run."""
-    from s32s.endpoints import AllEndpointsDown, RotatingClient
+    from s32s.transfers.endpoints import AllEndpointsDown, RotatingClient
 
     for store in (job.source, job.dest):  # type: ignore[attr-defined]
         client = store.client

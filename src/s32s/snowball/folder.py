@@ -120,7 +120,7 @@ def write_keys(folder: Path, keys: DeviceKeys) -> Path:
     """Write keys.yaml (the `sbe_*.py` format) with mode 0600."""
     import yaml
 
-    from s32s.config import write_private_text
+    from s32s.maps.ini import write_private_text
 
     target = folder / KEYS_NAME
     text = yaml.safe_dump(

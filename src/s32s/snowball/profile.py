@@ -108,7 +108,7 @@ def write_profile(
     config_file: Path | None = None,
 ) -> ProfileResult:
     """Write profile `name` (region snow, output json) into the AWS shared files."""
-    from s32s.config import write_private_text
+    from s32s.maps.ini import write_private_text
 
     check_profile_name(name)
     default_credentials, default_config = aws_files()

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from s32s.ignore import IgnoreRules
 from s32s.sync.compare import CompareOptions, copy_reason
 from s32s.sync.entries import Entry
+from s32s.sync.ignore import IgnoreRules
 
 
 class Kind(str, Enum):

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from s32s.errors import ConfigError, SafeguardRefused
-from s32s.ignore import IgnoreRules
-from s32s.pathmap import PathMap
+from s32s.maps.pathmap import PathMap
 from s32s.paths import S3Url, is_s3_url, parse_s3_url
 from s32s.sync.compare import CompareOptions
 from s32s.sync.execute import ExecuteOptions
+from s32s.sync.ignore import IgnoreRules
 from s32s.sync.job import SyncJob
 from s32s.sync.local import LocalStore
 from s32s.sync.plan import PlanOptions

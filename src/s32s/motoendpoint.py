@@ -1,4 +1,4 @@
-"""An S3-compatible endpoint on 127.0.0.1 for the demo (moto's server, in a child process)."""
+"""moto's S3 server on 127.0.0.1, in a child process: the embedded endpoint of `s32s demo` and of the tests."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class LocalEndpoint:
+class MotoEndpoint:
     """Starts moto's server on a free loopback port; `stop()` ends it."""
 
     def __init__(self, port: int | None = None) -> None:
@@ -39,7 +39,7 @@ class LocalEndpoint:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> LocalEndpoint:
+    def start(self, timeout: float = 30.0) -> MotoEndpoint:
         env = {**os.environ, **DEMO_CREDENTIALS}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
@@ -72,7 +72,7 @@ class LocalEndpoint:
         except subprocess.TimeoutExpired:
             self.process.kill()
 
-    def __enter__(self) -> LocalEndpoint:
+    def __enter__(self) -> MotoEndpoint:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

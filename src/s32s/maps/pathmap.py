@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from s32s.errors import MapError
-from s32s.ignore import IgnoreRules
 from s32s.paths import S3Url, is_absolute_local_path, normalize_local_path, parse_s3_url
+from s32s.sync.ignore import IgnoreRules
 
 MODES = ("master", "slave")
 _KNOWN_KEYS = {"name", "description", "s3", "master", "slave", "ignore", "files"}

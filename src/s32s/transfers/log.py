@@ -413,7 +413,7 @@ class LogWriter:
 
     @staticmethod
     def _write_local(path: Path, text: str) -> None:
-        from s32s.config import write_private_text
+        from s32s.maps.ini import write_private_text
 
         try:
             write_private_text(path, text)

@@ -6,8 +6,8 @@ import os
 import shlex
 import subprocess
 
-from s32s.config import Config
 from s32s.errors import ConfigError
+from s32s.maps.ini import Config
 
 
 def find_command(config: Config, name: str) -> list[str]:

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 
 from s32s import __version__
 from s32s.errors import AwsError, ConfigError, S32SError, SafeguardRefused
-from s32s.transferlog import LATEST, LogNotFound, LogStore, parse_epoch
+from s32s.transfers.log import LATEST, LogNotFound, LogStore, parse_epoch
 
 if TYPE_CHECKING:
     from cheroot.wsgi import Server

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from s32s.aws.clients import AwsOptions, ClientFactory
-from s32s.endpoints import RotatingClient
 from s32s.errors import ConfigError
 from s32s.paths import S3Url
 from s32s.sync.compare import CompareOptions
@@ -36,7 +35,8 @@ from s32s.sync.job import SyncJob
 from s32s.sync.plan import Action, Plan, PlanOptions
 from s32s.sync.s3 import S3Store
 from s32s.sync.state import MetadataCache
-from s32s.transferlog import LogSide, S3LogTarget, TransferLog
+from s32s.transfers.endpoints import RotatingClient
+from s32s.transfers.log import LogSide, S3LogTarget, TransferLog
 from s32s.yamlfile import read_yaml
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
