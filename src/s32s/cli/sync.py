@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from s32s.cli.app import App, pass_app
+from s32s.cli.objectoptions import object_options, parse_object_options
 from s32s.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         function = option(function)
-    return function
+    return object_options(function)
 
 
 def build_run_options(
@@ -74,6 +75,7 @@ def build_run_options(
         max_delete = Safeguards.parse_max_delete(kwargs["max_delete"])
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--max-delete") from None
+    objects = parse_object_options(kwargs, config)
     return RunOptions(
         workers=kwargs["workers"],
         checksum=kwargs["checksum"],
@@ -82,6 +84,10 @@ def build_run_options(
         delete_excluded=kwargs["delete_excluded"],
         backup_dir=Path(backup_dir).resolve() if backup_dir else None,
         sleep_after_rmdir=config.time_sleep_after_rm,
+        object_settings=objects.settings,
+        bwlimit=objects.bwlimit,
+        skip_archived=objects.skip_archived,
+        restore_archived_days=objects.restore_archived_days,
     )
 
 
@@ -173,7 +179,13 @@ class SyncSession:
         return execute(prepared, reporter, self.stop)
 
     def _show(self, report: Report) -> None:
-        problems = report.refused or report.failed or report.deletes_skipped or report.warnings
+        problems = (
+            report.refused
+            or report.failed
+            or report.archived
+            or report.deletes_skipped
+            or report.warnings
+        )
         if problems and not self.app.json_output:
             from s32s.cli.progress import render_problems
 
@@ -222,7 +234,7 @@ def run_maps(
     options = build_run_options(app, config, kwargs, backup_dir)
     session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
     factory = app.client_factory(options.workers)
-    with StoreFactory(factory, options.workers) as stores:
+    with StoreFactory(factory, options.workers, options.bwlimit) as stores:
         for pathmap in selected:
             session.run_job(job_for_map(pathmap, mode, stores, options))
     session.finish()
@@ -340,7 +352,9 @@ def sync_command(
     config = app.load_config(required=False)
     options = build_run_options(app, config, kwargs, backup_dir)
     session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
-    with StoreFactory(app.client_factory(options.workers), options.workers) as stores:
+    with StoreFactory(
+        app.client_factory(options.workers), options.workers, options.bwlimit
+    ) as stores:
         session.run_job(
             job_for_paths(source, destination, stores, options, delete=delete, ignore=ignore_rules)
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from s32s.cli.app import App, pass_app
+from s32s.cli.objectoptions import object_options, parse_object_options
 
 
 @click.group("transfer")
@@ -28,8 +29,11 @@ def transfer_group() -> None:
     is_flag=True,
     help="Compare both buckets and show what would be copied; write no log.",
 )
+@object_options
 @pass_app
-def run_command(app: App, config_path: Path, workers: int | None, dry_run: bool) -> None:
+def run_command(
+    app: App, config_path: Path, workers: int | None, dry_run: bool, **kwargs: object
+) -> None:
     """Copy what is missing or different from src to dst as CONFIG.yaml describes.
 
     Objects are compared by size and ETag; nothing is deleted. When both sides
@@ -37,13 +41,15 @@ def run_command(app: App, config_path: Path, workers: int | None, dry_run: bool)
     each one streams from a GET into a (multipart) PUT. Several endpoint_urls
     are used round-robin; one that fails is rested and its objects go to the
     others. The log dt_data_<start epoch>.json is rewritten during the run and
-    at the end. A re-run resumes where an interrupted one stopped.
+    at the end. A re-run resumes where an interrupted one stopped. The
+    object options override what the config's dst (and src) say.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     from s32s.aws.clients import AwsOptions
     from s32s.cli.sync import SyncSession
     from s32s.maps.ini import Config
+    from s32s.sync.bwlimit import make_limiter
     from s32s.transfers.config import (
         TransferLogReporter,
         build_job,
@@ -54,6 +60,8 @@ def run_command(app: App, config_path: Path, workers: int | None, dry_run: bool)
     )
     from s32s.transfers.log import LogWriter
 
+    ini = app.load_config(required=False)
+    objects = parse_object_options(kwargs, ini)
     config = load_transfer_config(config_path)
     for warning in config.warnings:
         app.warn(warning)
@@ -68,7 +76,16 @@ def run_command(app: App, config_path: Path, workers: int | None, dry_run: bool)
     with ThreadPoolExecutor(
         max_workers=max(4, min(workers, 16)), thread_name_prefix="s32s-part"
     ) as parts:
-        job = build_job(config, base, parts, workers)
+        job = build_job(
+            config,
+            base,
+            parts,
+            workers,
+            settings=objects.settings,
+            bandwidth=make_limiter(objects.bwlimit),
+            skip_archived=objects.skip_archived,
+            restore_archived_days=objects.restore_archived_days,
+        )
         if dry_run:
             session.run_job(job)
             session.finish()

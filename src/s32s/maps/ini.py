@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from s32s.errors import ConfigError
+from s32s.sync.bwlimit import RateSchedule, parse_bwlimit
 
 CONFIG_ENV = "S32S_CONFIG"
 DEFAULT_CONFIG_NAME = "s32s.ini"
@@ -37,7 +38,7 @@ _MAIN_BOOLEANS: dict[str, tuple[str, bool]] = {
     "show_tranfer_detail": ("skip_transfer_detail", True),
 }
 _KNOWN = {
-    "MAIN": {*_MAIN_BOOLEANS, "time_sleep_after_rm"},
+    "MAIN": {*_MAIN_BOOLEANS, "time_sleep_after_rm", "bwlimit"},
     "MASTER": {"maps_s3_path"},
     "SLAVE": {"maps_s3_path"},
 }
@@ -53,6 +54,7 @@ class Config:
     skip_delete_alert: bool = False
     skip_transfer_detail: bool = False
     time_sleep_after_rm: float = 3.0
+    bwlimit: RateSchedule | None = None  # for every run that moves data, unless --bwlimit
     master_maps: str | None = None
     slave_maps: str | None = None
     custom_commands: dict[str, str] = field(default_factory=dict)
@@ -148,6 +150,8 @@ def load_config(path: Path) -> Config:
                 values[attribute] = _parse_bool(path, "MAIN", key, raw) != inverted
             elif key.lower() == "time_sleep_after_rm":
                 values["time_sleep_after_rm"] = _parse_seconds(path, key, raw)
+            elif key.lower() == "bwlimit" and raw.strip():
+                values["bwlimit"] = parse_bwlimit(raw, f"{path}: [MAIN] {key}")
     for section, attribute in (("MASTER", "master_maps"), ("SLAVE", "slave_maps")):
         if parser.has_section(section):
             value = parser[section].get("maps_s3_path", "").strip()

@@ -9,18 +9,20 @@ exist, master and slave maps sharing an S3 path on one machine).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from s32s.errors import ConfigError, SafeguardRefused
 from s32s.maps.pathmap import PathMap
 from s32s.paths import S3Url, is_s3_url, parse_s3_url
+from s32s.sync.bwlimit import RateSchedule, make_limiter
 from s32s.sync.compare import CompareOptions
 from s32s.sync.execute import ExecuteOptions
 from s32s.sync.ignore import IgnoreRules
 from s32s.sync.job import SyncJob
 from s32s.sync.local import LocalStore
+from s32s.sync.objectsettings import DEFAULT_SETTINGS, ObjectSettings
 from s32s.sync.plan import PlanOptions
 from s32s.sync.s3 import S3Store
 from s32s.sync.safeguards import Safeguards, check_local_destination
@@ -40,22 +42,36 @@ class RunOptions:
     delete_excluded: bool = False
     backup_dir: Path | None = None
     sleep_after_rmdir: float = 0.0
+    # How objects are written and read (flags; a map's own keys fill what these leave unset).
+    object_settings: ObjectSettings = field(default=DEFAULT_SETTINGS)
+    bwlimit: RateSchedule | None = None
+    skip_archived: bool = False
+    restore_archived_days: int | None = None
 
 
 class StoreFactory:
-    """Makes stores that share one S3 client and one pool for multipart parts."""
+    """Makes stores that share one S3 client, one pool for multipart parts and,
+    when the run has a bandwidth limit, one limiter."""
 
-    def __init__(self, client_factory: Any, workers: int) -> None:
+    def __init__(
+        self, client_factory: Any, workers: int, bwlimit: RateSchedule | None = None
+    ) -> None:
         self.client_factory = client_factory
         self.part_pool = ThreadPoolExecutor(
             max_workers=max(4, min(workers, 16)), thread_name_prefix="s32s-part"
         )
+        self.limiter = make_limiter(bwlimit)
 
-    def s3(self, url: S3Url) -> S3Store:
+    def s3(self, url: S3Url, settings: ObjectSettings = DEFAULT_SETTINGS) -> S3Store:
         endpoint = self.client_factory.endpoint_url
         cache = MetadataCache.for_location(endpoint, url.bucket, url.prefix)
         return S3Store(
-            url, self.client_factory.s3(), cache=cache, part_pool=self.part_pool, endpoint=endpoint
+            url,
+            self.client_factory.s3(),
+            cache=cache,
+            part_pool=self.part_pool,
+            endpoint=endpoint,
+            settings=settings,
         )
 
     def local(self, folder: str | Path, backup_dir: Path | None = None) -> LocalStore:
@@ -71,8 +87,24 @@ class StoreFactory:
         self.close()
 
 
+def execute_options(run: RunOptions, stores: StoreFactory, **extra: Any) -> ExecuteOptions:
+    """The engine's execution options for a run's flags and shared resources."""
+    return ExecuteOptions(
+        workers=run.workers,
+        sleep_after_rmdir=run.sleep_after_rmdir,
+        bandwidth=stores.limiter,
+        skip_archived=run.skip_archived,
+        restore_archived_days=run.restore_archived_days,
+        **extra,
+    )
+
+
 def _options(
-    pathmap_files: tuple[str, ...] | None, ignore: IgnoreRules, delete: bool, run: RunOptions
+    pathmap_files: tuple[str, ...] | None,
+    ignore: IgnoreRules,
+    delete: bool,
+    run: RunOptions,
+    stores: StoreFactory,
 ) -> tuple[PlanOptions, Safeguards, ExecuteOptions]:
     plan = PlanOptions(
         ignore=ignore,
@@ -82,8 +114,7 @@ def _options(
         compare=CompareOptions(checksum=run.checksum),
     )
     guards = Safeguards(allow_empty_source=run.allow_empty_source, max_delete=run.max_delete)
-    execute = ExecuteOptions(workers=run.workers, sleep_after_rmdir=run.sleep_after_rmdir)
-    return plan, guards, execute
+    return plan, guards, execute_options(run, stores)
 
 
 def job_for_map(pathmap: PathMap, mode: str, stores: StoreFactory, run: RunOptions) -> SyncJob:
@@ -93,7 +124,7 @@ def job_for_map(pathmap: PathMap, mode: str, stores: StoreFactory, run: RunOptio
         raise ConfigError(
             f"{pathmap.source}: map #{pathmap.index} {pathmap.name!r} has no {mode!r} folder."
         )
-    remote = stores.s3(pathmap.s3)
+    remote = stores.s3(pathmap.s3, pathmap.settings.overridden_by(run.object_settings))
     if mode == "master":
         local = stores.local(folder)
         source, dest = local, remote
@@ -106,7 +137,7 @@ def job_for_map(pathmap: PathMap, mode: str, stores: StoreFactory, run: RunOptio
             )
         local = stores.local(folder, backup_dir=run.backup_dir)
         source, dest = remote, local
-    plan, guards, execute = _options(pathmap.files, pathmap.ignore_rules, True, run)
+    plan, guards, execute = _options(pathmap.files, pathmap.ignore_rules, True, run, stores)
     return SyncJob(pathmap.name, source, dest, plan, guards, execute)
 
 
@@ -123,7 +154,7 @@ def job_for_paths(
 
     def make(text: str, is_dest: bool) -> LocalStore | S3Store:
         if is_s3_url(text):
-            return stores.s3(parse_s3_url(text))
+            return stores.s3(parse_s3_url(text), run.object_settings)
         folder = Path(text).expanduser().resolve()
         if is_dest and delete:
             check_local_destination(str(folder))
@@ -134,11 +165,10 @@ def job_for_paths(
         raise ConfigError(f"The source folder {source.root} does not exist.")
     if str(source) == str(dest):
         raise ConfigError("The source and the destination are the same place.")
-    plan, guards, execute = _options(None, IgnoreRules(ignore), delete, run)
+    plan, guards, execute = _options(None, IgnoreRules(ignore), delete, run, stores)
     job = SyncJob("sync", source, dest, plan, guards, execute)
     if isinstance(source, S3Store) and isinstance(dest, S3Store):
-        execute_options = ExecuteOptions(workers=run.workers, server_side_copy=True)
-        job.execute_options = execute_options
+        job.execute_options = execute_options(run, stores, server_side_copy=True)
     return job
 
 

@@ -14,9 +14,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from s32s.sync.archived import ArchivedObject, archived_object, request_restore
+from s32s.sync.bwlimit import BandwidthLimiter, paced
 from s32s.sync.entries import Entry
 from s32s.sync.events import Report, Reporter
 from s32s.sync.local import FileChangedError, LocalStore, UnsafeKeyError
@@ -68,6 +70,10 @@ class ExecuteOptions:
     server_side_copy: bool = False  # S3 → S3 on one endpoint with the same credentials
     sleep_after_rmdir: float = 0.0
     backoff_base: float = 0.2
+    # One limiter for the whole run, shared by every worker (None: no limit).
+    bandwidth: BandwidthLimiter | None = field(default=None, compare=False)
+    restore_archived_days: int | None = None  # ask S3 to restore archived sources
+    skip_archived: bool = False  # archived sources alone do not make the run partial
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -130,9 +136,11 @@ class Executor:
         self.options = options
         self.reporter = reporter
         self.stop = stop or threading.Event()
+        # Copies that move bytes through s32s announce them to a paced reporter
+        # (server-side copies move none and are never held back).
+        self._advanced = paced(reporter, options.bandwidth).advanced
         self._copy = self._pick_copier()
 
-    # the copy operation for this pair of stores -----------------------------------
     def _pick_copier(self) -> Callable[[Entry], None]:
         source, dest = self.source, self.dest
         if isinstance(source, LocalStore) and isinstance(dest, S3Store):
@@ -150,9 +158,7 @@ class Executor:
         current = self.source.stat(entry.key)
         if current is None:
             raise FileNotFoundError(2, "the file vanished before it could be copied", path)
-        self.dest.upload_file(
-            path, entry.key, current.size, current.mtime_ns, self.reporter.advanced
-        )
+        self.dest.upload_file(path, entry.key, current.size, current.mtime_ns, self._advanced)
         after = self.source.stat(entry.key)
         if after is None or (after.size, after.mtime_ns) != (current.size, current.mtime_ns):
             raise FileChangedError(
@@ -161,7 +167,7 @@ class Executor:
 
     def _download(self, entry: Entry) -> None:
         assert isinstance(self.source, S3Store) and isinstance(self.dest, LocalStore)
-        body, mtime_ns, etag = self.source.open_read(entry)
+        body, mtime_ns, etag, _ = self.source.open_read(entry)
         received = 0
         try:
             with self.dest.atomic_writer(entry.key, mtime_ns) as handle:
@@ -170,7 +176,7 @@ class Executor:
                         raise Interrupted()
                     handle.write(chunk)
                     received += len(chunk)
-                    self.reporter.advanced(len(chunk))
+                    self._advanced(len(chunk))
                 if received != entry.size:
                     raise OSError(f"received {received} of {entry.size} bytes")
         except BaseException:
@@ -186,9 +192,11 @@ class Executor:
 
     def _stream_copy(self, entry: Entry) -> None:
         assert isinstance(self.source, S3Store) and isinstance(self.dest, S3Store)
-        body, mtime_ns, _ = self.source.open_read(entry)
+        body, mtime_ns, _, content_type = self.source.open_read(entry)
         try:
-            self.dest.upload_stream(body, entry.key, entry.size, mtime_ns, self.reporter.advanced)
+            self.dest.upload_stream(
+                body, entry.key, entry.size, mtime_ns, self._advanced, content_type=content_type
+            )
         finally:
             body.close()
 
@@ -200,7 +208,7 @@ class Executor:
         ):
             while chunk := reader.read(CHUNK):
                 out.write(chunk)
-                self.reporter.advanced(len(chunk))
+                self._advanced(len(chunk))
 
     # running ---------------------------------------------------------------
     def _with_retries(self, action: Action) -> None:
@@ -215,20 +223,39 @@ class Executor:
                 delay = self.options.backoff_base * (2 ** (attempt - 1))
                 time.sleep(delay * (0.5 + random.random()))
 
-    def _run_one(self, action: Action) -> str | None:
+    def _run_one(self, action: Action) -> str | ArchivedObject | None:
         if self.stop.is_set():
             return "not started: the run was interrupted"
         self.reporter.started(action)
+        outcome: str | ArchivedObject | None = None
         try:
             self._with_retries(action)
         except Interrupted:
-            error: str | None = "interrupted"
+            outcome = "interrupted"
         except Exception as exc:
-            error = describe_failure(exc)
-        else:
-            error = None
-        self.reporter.finished(action, error)
-        return error
+            assert action.source is not None
+            archived = archived_object(exc, action.source)
+            outcome = (
+                describe_failure(exc) if archived is None else self._archived(action, archived)
+            )
+        self.reporter.finished(
+            action, outcome.describe() if isinstance(outcome, ArchivedObject) else outcome
+        )
+        return outcome
+
+    def _archived(self, action: Action, archived: ArchivedObject) -> ArchivedObject:
+        """An archived source object: not copied; its restore requested when asked."""
+        days = self.options.restore_archived_days
+        if days is None or not isinstance(self.source, S3Store):
+            return archived
+        restore = request_restore(
+            self.source.client,
+            self.source.url.bucket,
+            self.source.object_key(action.key),
+            archived,
+            days,
+        )
+        return ArchivedObject(archived.storage_class, restore)
 
     def run(self, plan: Plan, report: Report) -> Report:
         started = time.monotonic()
@@ -256,11 +283,11 @@ class Executor:
         """
         if not plan.copies:
             return
-        finished: queue.SimpleQueue[Future[str | None]] = queue.SimpleQueue()
+        finished: queue.SimpleQueue[Future[str | ArchivedObject | None]] = queue.SimpleQueue()
         with ThreadPoolExecutor(
             max_workers=self.options.workers, thread_name_prefix="s32s-copy"
         ) as pool:
-            pending: dict[Future[str | None], Action] = {}
+            pending: dict[Future[str | ArchivedObject | None], Action] = {}
             actions = iter(plan.copies)
             window = self.options.workers * 4
             try:
@@ -287,8 +314,10 @@ class Executor:
                 raise
 
     @staticmethod
-    def _tally(action: Action, error: str | None, report: Report) -> None:
-        if error:
+    def _tally(action: Action, error: str | ArchivedObject | None, report: Report) -> None:
+        if isinstance(error, ArchivedObject):
+            report.archived[action.key] = error.describe()
+        elif error:
             report.failed[action.key] = error
         else:
             report.copied += 1

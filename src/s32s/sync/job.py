@@ -56,6 +56,7 @@ class PreparedSync:
             warnings=list(self.warnings),
             would_copy=[action.key for action in self.plan.copies] if dry_run else [],
             would_delete=[action.key for action in self.plan.deletes] if dry_run else [],
+            skip_archived=self.job.execute_options.skip_archived,
         )
 
 
@@ -113,10 +114,12 @@ def _resolve(
         pairs = [(local, remote) for local, remote in pairs if not remote.mtime_known]
     if not pairs:
         return source, dest, 0
+    # With SSE-KMS or SSE-C an ETag is not the content's MD5: only a HEAD can tell.
+    md5_etags = s3_store.settings.etags_are_content_md5
 
     def hash_local(pair: tuple[Entry, Entry]) -> Entry | None:
         local, remote = pair
-        if not remote.etag:
+        if not remote.etag or not md5_etags:
             return None
         try:
             etag = local_etag_like(local_store.path_of(local.key), local.size, remote.etag)

@@ -9,11 +9,12 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from s32s.paths import S3Url
 from s32s.sync.entries import MTIME_METADATA_KEY, Entry, format_mtime, parse_mtime
 from s32s.sync.local import FileChangedError
+from s32s.sync.objectsettings import DEFAULT_SETTINGS, STORAGE_CLASSES, ObjectSettings
 from s32s.sync.state import MetadataCache
 
 MiB = 1024 * 1024
@@ -27,6 +28,8 @@ MAX_SINGLE_COPY = 5 * 1024 * MiB
 DELETE_BATCH = 1000
 
 ProgressCallback = Callable[[int], None]
+# One string per storage class for millions of listed entries, not one each.
+_SHARED_CLASS_NAMES = {name: name for name in STORAGE_CLASSES}
 
 # Parts read from a stream (S3 → S3 across endpoints) are held in memory until
 # sent; at most this many exist at once in the whole process.
@@ -100,12 +103,23 @@ class FileSlice:
         self.close()
 
 
+class Opened(NamedTuple):
+    """A streaming body and what the GET said about the version being read."""
+
+    body: Any
+    mtime_ns: int | None
+    etag: str | None
+    content_type: str | None = None
+
+
 class S3Store:
     """Lists, reads, writes and deletes objects below `s3://bucket/prefix`.
 
     Keys ending in `/` are folder markers: listed as folders, never as files.
     Writes are atomic on S3's side: a single PUT, or a multipart upload that is
-    completed only when every part arrived and aborted otherwise.
+    completed only when every part arrived and aborted otherwise. `settings`
+    (Content-Type, storage class, encryption) join every request through its
+    `*_args` methods, one per request kind.
     """
 
     kind = "s3"
@@ -118,9 +132,11 @@ class S3Store:
         cache: MetadataCache | None = None,
         part_pool: ThreadPoolExecutor | None = None,
         endpoint: str | None = None,
+        settings: ObjectSettings = DEFAULT_SETTINGS,
     ) -> None:
         self.url = url
         self.client = client
+        self.settings = settings
         self.endpoint = endpoint or getattr(getattr(client, "meta", None), "endpoint_url", None)
         self.cache = cache if cache is not None else MetadataCache(None)
         self.part_pool = part_pool
@@ -171,24 +187,41 @@ class S3Store:
             etag=etag,
             modified_ns=modified_ns,
             mtime_known=known,
+            storage_class=_SHARED_CLASS_NAMES.get(
+                item.get("StorageClass", ""), item.get("StorageClass")
+            ),
         )
 
     def head(self, entry: Entry) -> Entry:
         """The entry with its recorded mtime read from the object's metadata (one HEAD)."""
-        response = self.client.head_object(Bucket=self.url.bucket, Key=self.object_key(entry.key))
+        return self.head_with_type(entry)[0]
+
+    def head_with_type(self, entry: Entry) -> tuple[Entry, str | None]:
+        """`head`, and the object's Content-Type."""
+        response = self.client.head_object(
+            Bucket=self.url.bucket, Key=self.object_key(entry.key), **self.settings.sse_c_args()
+        )
         mtime_ns = parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY))
         etag = response.get("ETag", "").strip('"') or entry.etag
         size = int(response.get("ContentLength", entry.size))
         self.cache.record(entry.key, etag, size, mtime_ns)
-        return Entry(
-            entry.key, size=size, mtime_ns=mtime_ns, etag=etag, modified_ns=entry.modified_ns
+        headed = Entry(
+            entry.key,
+            size=size,
+            mtime_ns=mtime_ns,
+            etag=etag,
+            modified_ns=entry.modified_ns,
+            storage_class=response.get("StorageClass", entry.storage_class),
         )
+        return headed, response.get("ContentType")
 
     # writing ---------------------------------------------------------------
     def _metadata(self, mtime_ns: int | None) -> dict[str, str]:
         return {MTIME_METADATA_KEY: format_mtime(mtime_ns)} if mtime_ns is not None else {}
 
-    def _put(self, key: str, body: Any, size: int, mtime_ns: int | None) -> dict[str, Any]:
+    def _put(
+        self, key: str, body: Any, size: int, mtime_ns: int | None, content_type: str | None = None
+    ) -> dict[str, Any]:
         return dict(
             self.client.put_object(
                 Bucket=self.url.bucket,
@@ -196,6 +229,7 @@ class S3Store:
                 Body=body,
                 ContentLength=size,
                 Metadata=self._metadata(mtime_ns),
+                **self.settings.write_args(key, content_type),
             )
         )
 
@@ -232,15 +266,18 @@ class S3Store:
         mtime_ns: int | None,
         on_bytes: ProgressCallback | None = None,
         part_size: int = PART_SIZE,
+        content_type: str | None = None,
     ) -> None:
         """Upload from a non-seekable stream (another endpoint's GET) with bounded memory.
 
         Objects up to one part are buffered and sent in one PUT; larger ones go
         multipart, so no more than one part per worker plus STREAM_BUDGET parts
-        are ever held in memory.
+        are ever held in memory. `content_type` is the source object's.
         """
         if size <= part_size or self.part_pool is None:
-            response = self._put_whole(key, _read_exactly(reader, size), mtime_ns, on_bytes)
+            response = self._put_whole(
+                key, _read_exactly(reader, size), mtime_ns, on_bytes, content_type
+            )
         else:
             chunk = part_size_for(size, part_size)
 
@@ -256,14 +293,21 @@ class S3Store:
                     on_bytes(len(data))
                 return _BufferedPart(data)
 
-            response = self._multipart(key, size, chunk, mtime_ns, open_part)
+            response = self._multipart(
+                key, size, chunk, mtime_ns, open_part, content_type=content_type
+            )
         self._remember(key, response, size, mtime_ns)
 
     def _put_whole(
-        self, key: str, data: bytes, mtime_ns: int | None, on_bytes: ProgressCallback | None
+        self,
+        key: str,
+        data: bytes,
+        mtime_ns: int | None,
+        on_bytes: ProgressCallback | None,
+        content_type: str | None = None,
     ) -> dict[str, Any]:
         """One PUT of bytes already in memory, counted as sent once it succeeded."""
-        response = self._put(key, data, len(data), mtime_ns)
+        response = self._put(key, data, len(data), mtime_ns, content_type)
         if on_bytes:
             on_bytes(len(data))
         return response
@@ -281,6 +325,7 @@ class S3Store:
         mtime_ns: int | None,
         open_part: Callable[[int], Any],
         send_part: Callable[..., str] | None = None,
+        content_type: str | None = None,
     ) -> dict[str, Any]:
         """One multipart upload, completed only when every part arrived and aborted otherwise.
 
@@ -289,7 +334,10 @@ class S3Store:
         """
         object_key = self.object_key(key)
         upload_id = self.client.create_multipart_upload(
-            Bucket=self.url.bucket, Key=object_key, Metadata=self._metadata(mtime_ns)
+            Bucket=self.url.bucket,
+            Key=object_key,
+            Metadata=self._metadata(mtime_ns),
+            **self.settings.write_args(key, content_type),
         )["UploadId"]
         sender = send_part or self._upload_part
 
@@ -318,6 +366,7 @@ class S3Store:
                 UploadId=upload_id,
                 PartNumber=number,
                 Body=body,
+                **self.settings.sse_c_args(),
             )
         finally:
             if hasattr(body, "close"):
@@ -361,7 +410,12 @@ class S3Store:
             )
 
     def put_folder_marker(self, key: str) -> None:
-        self.client.put_object(Bucket=self.url.bucket, Key=f"{self.object_key(key)}/", Body=b"")
+        self.client.put_object(
+            Bucket=self.url.bucket,
+            Key=f"{self.object_key(key)}/",
+            Body=b"",
+            **self.settings.marker_args(),
+        )
 
     def copy_from(
         self, source: S3Store, entry: Entry, on_bytes: ProgressCallback | None = None
@@ -374,17 +428,25 @@ class S3Store:
                 Key=self.object_key(entry.key),
                 CopySource=copy_source,
                 MetadataDirective="COPY",
+                **self.settings.copy_args(source.settings),
             )
             etag = response.get("CopyObjectResult", {}).get("ETag", "").strip('"')
         else:
-            # Parts copy no metadata: read the source's recorded mtime to carry it over.
-            entry = entry if entry.mtime_known else source.head(entry)
-            etag = self._multipart_copy(copy_source, entry)
+            # Parts copy no metadata: read the source's mtime and Content-Type to carry them over.
+            headed, content_type = source.head_with_type(entry)
+            entry = entry if entry.mtime_known else headed
+            etag = self._multipart_copy(copy_source, entry, source.settings, content_type)
         if on_bytes:
             on_bytes(entry.size)
         self.cache.record(entry.key, etag, entry.size, entry.mtime_ns)
 
-    def _multipart_copy(self, copy_source: dict[str, str], entry: Entry) -> str:
+    def _multipart_copy(
+        self,
+        copy_source: dict[str, str],
+        entry: Entry,
+        source_settings: ObjectSettings,
+        content_type: str | None,
+    ) -> str:
         chunk = part_size_for(entry.size, 512 * MiB)
 
         def copy_part(object_key: str, upload_id: str, number: int, _: None) -> str:
@@ -397,28 +459,39 @@ class S3Store:
                 PartNumber=number,
                 CopySource=copy_source,
                 CopySourceRange=f"bytes={start}-{end}",
+                **self.settings.part_copy_args(source_settings),
             )
             return str(result["CopyPartResult"]["ETag"])
 
         response = self._multipart(
-            entry.key, entry.size, chunk, entry.mtime_ns, lambda number: None, copy_part
+            entry.key,
+            entry.size,
+            chunk,
+            entry.mtime_ns,
+            lambda number: None,
+            copy_part,
+            content_type=content_type or "",
         )
         return str(response.get("ETag", "")).strip('"')
 
     # reading ---------------------------------------------------------------
-    def open_read(self, entry: Entry) -> tuple[BinaryIO, int | None, str | None]:
-        """A streaming body, the recorded mtime, and the ETag of the object being read.
+    def open_read(self, entry: Entry) -> Opened:
+        """A streaming body, the recorded mtime, the ETag and Content-Type of the object being read.
 
         `IfMatch` pins the version listed: an object replaced since the listing
         fails with PreconditionFailed instead of mixing two versions.
         """
-        arguments: dict[str, Any] = {"Bucket": self.url.bucket, "Key": self.object_key(entry.key)}
+        arguments: dict[str, Any] = {
+            "Bucket": self.url.bucket,
+            "Key": self.object_key(entry.key),
+            **self.settings.sse_c_args(),
+        }
         if entry.etag:
             arguments["IfMatch"] = f'"{entry.etag}"'
         response = self.client.get_object(**arguments)
         mtime_ns = parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY))
         etag = response.get("ETag", "").strip('"') or entry.etag
-        return response["Body"], mtime_ns, etag
+        return Opened(response["Body"], mtime_ns, etag, response.get("ContentType"))
 
     # deleting --------------------------------------------------------------
     def delete_many(self, keys: list[str]) -> dict[str, str]:
