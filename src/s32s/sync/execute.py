@@ -21,7 +21,7 @@ from s32s.sync.entries import Entry
 from s32s.sync.events import Report, Reporter
 from s32s.sync.local import FileChangedError, LocalStore, UnsafeKeyError
 from s32s.sync.plan import Action, Plan
-from s32s.sync.s3 import S3Store
+from s32s.sync.s3 import FolderMarkersUnsupported, S3Store
 
 Store = LocalStore | S3Store
 CHUNK = 1024 * 1024
@@ -162,9 +162,12 @@ class Executor:
     def _download(self, entry: Entry) -> None:
         assert isinstance(self.source, S3Store) and isinstance(self.dest, LocalStore)
         body, mtime_ns, etag = self.source.open_read(entry)
+        # An object written by another tool records no mtime: like aws and rclone,
+        # stamp its upload time, so the next run in either direction sees no change.
+        stamp = mtime_ns if mtime_ns is not None else entry.modified_ns
         received = 0
         try:
-            with self.dest.atomic_writer(entry.key, mtime_ns) as handle:
+            with self.dest.atomic_writer(entry.key, stamp) as handle:
                 for chunk in body.iter_chunks(CHUNK):
                     if self.stop.is_set():
                         raise Interrupted()
@@ -302,6 +305,9 @@ class Executor:
                 else:
                     self.dest.make_dir(action.key)
                 report.folders_created += 1
+            except FolderMarkersUnsupported as exc:
+                report.warnings.append(str(exc))
+                return
             except Exception as exc:
                 report.failed[f"{action.key}/"] = describe_failure(exc)
 

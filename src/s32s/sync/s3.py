@@ -12,7 +12,14 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, BinaryIO
 
 from s32s.paths import S3Url
-from s32s.sync.entries import MTIME_METADATA_KEY, Entry, format_mtime, parse_mtime
+from s32s.sync.entries import (
+    MTIME_METADATA_KEY,
+    Entry,
+    datetime_ns,
+    format_mtime,
+    parent_dirs,
+    recorded_mtime,
+)
 from s32s.sync.local import FileChangedError
 from s32s.sync.state import MetadataCache
 
@@ -100,6 +107,16 @@ class FileSlice:
         self.close()
 
 
+class FolderMarkersUnsupported(Exception):
+    """The S3 server cannot keep a folder marker (`key/`) as such."""
+
+    def __init__(self, url: S3Url) -> None:
+        super().__init__(
+            f"The S3 server behind {url} cannot keep empty folders (folder markers): "
+            "empty folders were not copied there; folders with files are not affected."
+        )
+
+
 class S3Store:
     """Lists, reads, writes and deletes objects below `s3://bucket/prefix`.
 
@@ -144,14 +161,33 @@ class S3Store:
         return True
 
     def list(self) -> Iterator[Entry]:
+        """Every file and folder below the prefix.
+
+        A key ending in `/` is a folder marker. A 0-byte object without the
+        slash is a folder when other keys lie below it (servers that keep
+        objects as files list an empty folder that way), else an empty file;
+        such objects are held back until the listing shows which.
+        """
         paginator = self.client.get_paginator("list_objects_v2")
         self.list_requests = 0
+        empty: dict[str, dict[str, Any]] = {}
+        folders: set[str] = set()
         for page in paginator.paginate(Bucket=self.url.bucket, Prefix=self._prefix):
             self.list_requests += 1
             for item in page.get("Contents", ()):
+                key = item["Key"]
+                if empty:
+                    folders.update(p for p in parent_dirs(key) if p in empty)
+                if item.get("Size") == 0 and not key.endswith("/"):
+                    empty[key] = item
+                    continue
                 entry = self._entry(item)
                 if entry is not None:
                     yield entry
+        for key, item in empty.items():
+            entry = self._entry({**item, "Key": f"{key}/"} if key in folders else item)
+            if entry is not None:
+                yield entry
 
     def _entry(self, item: dict[str, Any]) -> Entry | None:
         relative = item["Key"][len(self._prefix) :]
@@ -159,7 +195,7 @@ class S3Store:
             return None  # the prefix's own folder marker
         etag = item.get("ETag", "").strip('"') or None
         modified = item.get("LastModified")
-        modified_ns = int(modified.timestamp() * 1e9) if modified is not None else None
+        modified_ns = datetime_ns(modified) if modified is not None else None
         if relative.endswith("/"):
             return Entry(relative.rstrip("/"), is_dir=True, modified_ns=modified_ns)
         size = int(item.get("Size", 0))
@@ -176,7 +212,7 @@ class S3Store:
     def head(self, entry: Entry) -> Entry:
         """The entry with its recorded mtime read from the object's metadata (one HEAD)."""
         response = self.client.head_object(Bucket=self.url.bucket, Key=self.object_key(entry.key))
-        mtime_ns = parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY))
+        mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
         size = int(response.get("ContentLength", entry.size))
         self.cache.record(entry.key, etag, size, mtime_ns)
@@ -361,7 +397,28 @@ class S3Store:
             )
 
     def put_folder_marker(self, key: str) -> None:
-        self.client.put_object(Bucket=self.url.bucket, Key=f"{self.object_key(key)}/", Body=b"")
+        """Keep an empty folder as the marker object `key/`.
+
+        Servers that keep objects as files (rclone's `serve s3`, gateways over
+        a file system) turn `key/` into an empty *file*, which a pull would
+        write where the folder was. So the first marker a store writes is read
+        back; where it did not stay a marker, the stray object is deleted, the
+        location is remembered as one without folders, and
+        `FolderMarkersUnsupported` is raised (then and on every later try).
+        """
+        if self.cache.folder_markers is False:
+            raise FolderMarkersUnsupported(self.url)
+        marker = f"{self.object_key(key)}/"
+        self.client.put_object(Bucket=self.url.bucket, Key=marker, Body=b"")
+        if self.cache.folder_markers:
+            return
+        listed = self.client.list_objects_v2(Bucket=self.url.bucket, Prefix=marker, MaxKeys=1)
+        kept = [item["Key"] for item in listed.get("Contents", ())] == [marker]
+        if not kept:
+            self.client.delete_object(Bucket=self.url.bucket, Key=marker[:-1])
+        self.cache.folder_markers = kept
+        if not kept:
+            raise FolderMarkersUnsupported(self.url)
 
     def copy_from(
         self, source: S3Store, entry: Entry, on_bytes: ProgressCallback | None = None
@@ -416,7 +473,7 @@ class S3Store:
         if entry.etag:
             arguments["IfMatch"] = f'"{entry.etag}"'
         response = self.client.get_object(**arguments)
-        mtime_ns = parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY))
+        mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
         return response["Body"], mtime_ns, etag
 
