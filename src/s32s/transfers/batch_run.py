@@ -354,3 +354,105 @@ def _failed(
 
 def _dst_key(sides: BatchSides, src_key: str) -> str:
     return f"{sides.dst_prefix}{src_key[len(sides.src_prefix) :]}"
+
+
+@dataclass
+class BatchTransferResult:
+    """A whole `--engine batch` run: the outcome, the log and where it was written."""
+
+    outcome: BatchOutcome
+    source: Any
+    log: TransferLog | None = None
+    log_location: str | None = None
+
+
+def batch_transfer(
+    config: TransferConfig,
+    base: Any,
+    options: BatchOptions,
+    *,
+    workers: int | None = None,
+    inventory: str | None = None,
+    clients: BatchClients | None = None,
+    reporter: Reporter | None = None,
+    on_planned: Callable[[PreparedSync], None] | None = None,
+    on_progress: Callable[[JobProgress], None] | None = None,
+    stop: threading.Event | None = None,
+) -> BatchTransferResult:
+    """Check, plan, and run a transfer with Batch Operations, writing its transfer log.
+
+    Refusals come before anything is listed or created. The destination is
+    locked for the run as with the local engine. Without `options.wait` the
+    log is left `Running` with the job's id: the job goes on inside AWS.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from s32s.aws.clients import aws_errors
+    from s32s.sync.events import TeeReporter
+    from s32s.sync.job import prepare
+    from s32s.sync.lock import destination_lock
+    from s32s.transfers.config import (
+        TransferLogReporter,
+        build_job,
+        log_factory,
+        log_target,
+        new_log,
+    )
+    from s32s.transfers.log import FAILED, RUNNING, LogWriter
+
+    clients = clients or BatchClients.for_config(config, base)
+    sides = check_batch(config, clients, options)
+    workers = workers or config.workers
+    with ThreadPoolExecutor(max_workers=max(4, min(workers, 16))) as parts:
+        job = build_job(config, base, parts, workers, inventory=inventory)
+        with (
+            aws_errors(bucket=config.src.bucket),
+            destination_lock(job.dest.identity, str(job.dest)),
+        ):
+            prepared = prepare(job)
+            if on_planned is not None:
+                on_planned(prepared)
+            if options.dry_run:
+                outcome = run_batch(prepared, sides, clients, options)
+                return BatchTransferResult(outcome, job.source)
+            log = new_log(config, workers)
+            note_inventory(log, job.source)
+            writer = LogWriter(
+                log, config.log_directory, s3=log_target(config), factory=log_factory(config, base)
+            )
+            writer.start()
+            local_reporter = TransferLogReporter(
+                log, config.src, config.dst, engine="local", totals_from_plan=False
+            )
+            try:
+                outcome = run_batch(
+                    prepared,
+                    sides,
+                    clients,
+                    options,
+                    log=log,
+                    reporter=TeeReporter(local_reporter, *([reporter] if reporter else [])),
+                    stop=stop,
+                    on_progress=on_progress,
+                )
+            except BaseException:
+                writer.close(FAILED)
+                raise
+            running = outcome.job_id is not None and outcome.progress is None
+            writer.close(RUNNING if running else None)
+    where = str(writer.path) if writer.path else str(log_target(config))
+    return BatchTransferResult(outcome, job.source, log, where)
+
+
+def note_inventory(log: TransferLog, source: Any) -> None:
+    """Record in the log which inventory report listed the source, and its age."""
+    manifest = getattr(source, "manifest", None)
+    if manifest is not None:
+        log.set_section(
+            "inventory",
+            {
+                "manifest": manifest.location,
+                "created_epoch": manifest.created,
+                "age_seconds": round(manifest.age_seconds()),
+            },
+        )

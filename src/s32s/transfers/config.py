@@ -327,9 +327,11 @@ class TransferLogReporter:
         *,
         engine: str | None = None,
         totals_from_plan: bool = True,
+        archives: dict[str, str] | None = None,
     ) -> None:
         self.log = log
         self.engine = engine
+        self.archives = archives if archives is not None else {}
         self.totals_from_plan = totals_from_plan
         self.src_prefix = src.url.key_prefix()
         self.dst_prefix = dst.url.key_prefix()
@@ -360,6 +362,8 @@ class TransferLogReporter:
             self.log.record_failed(source_key, error)
         else:
             marks = {"engine": self.engine} if self.engine else {}
+            if action.key in self.archives:
+                marks["archive"] = self.archives[action.key]
             self.log.record_moved(
                 source_key,
                 f"{self.dst_prefix}{action.key}",
