@@ -206,7 +206,9 @@ def _run_batch(
         result = batch_transfer(
             config,
             base,
-            BatchOptions(role_arn=role_arn, wait=wait, dry_run=dry_run),
+            BatchOptions(
+                role_arn=role_arn, wait=wait, dry_run=dry_run, endpoint_url=base.endpoint_url
+            ),
             workers=workers,
             inventory=inventory,
             on_planned=planned,

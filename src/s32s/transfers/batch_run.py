@@ -86,6 +86,7 @@ class BatchOptions:
     wait: bool = False
     dry_run: bool = False
     sse_c: bool = False
+    endpoint_url: str | None = None  # the global --endpoint-url: refused unless it is AWS's
     interval: float = 10.0
     timeout: float | None = None
     clock: Any = None
@@ -129,6 +130,7 @@ class BatchOutcome:
 def batch_sides(
     config: TransferConfig,
     *,
+    endpoint_url: str | None = None,
     sse_c: bool = False,
     src_account: str | None = None,
     dst_account: str | None = None,
@@ -143,12 +145,20 @@ def batch_sides(
         log_prefix=log.url.key_prefix() if log else "",
         endpoints=tuple(
             url for side in (src, dst, *([log] if log else [])) for url in side.endpoint_urls
-        ),
+        )
+        + ((endpoint_url,) if endpoint_url and not _is_aws(endpoint_url) else ()),
         snow=any((side.region or "").lower() == "snow" for side in (src, dst)),
         sse_c=sse_c,
         src_account=src_account,
         dst_account=dst_account,
     )
+
+
+def _is_aws(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
 
 def check_batch(config: TransferConfig, clients: BatchClients, options: BatchOptions) -> BatchSides:
@@ -158,7 +168,7 @@ def check_batch(config: TransferConfig, clients: BatchClients, options: BatchOpt
     which changes nothing) are compared only when the sides use different
     credentials. Nothing is created before this returns.
     """
-    sides = batch_sides(config, sse_c=options.sse_c)
+    sides = batch_sides(config, endpoint_url=options.endpoint_url, sse_c=options.sse_c)
     reasons = refusals(sides, role_arn=options.role_arn)
     if not reasons and clients.dst_sts is not None:
         sides = replace(
@@ -229,6 +239,8 @@ def run_batch(
         )
         log.set_section("batch_job", _log_section(outcome, account, where))
     if local_actions:
+        if log is not None:
+            reporter = _with_log(reporter, log, sides)
         _copy_locally(prepared, local_actions, report, reporter, stop)
     if outcome.job_id is None:
         return outcome
@@ -281,6 +293,21 @@ def _log_section(outcome: BatchOutcome, account: str, where: RunLocations) -> di
         "failure_reasons": list(progress.reasons) if progress else [],
         "copied_locally": outcome.local_keys,
     }
+
+
+def _with_log(reporter: Reporter | None, log: TransferLog, sides: BatchSides) -> Reporter:
+    """`reporter`, and the log recording the local copies (marked `engine: local`)."""
+    from s32s.sync.events import TeeReporter
+    from s32s.transfers.config import Side, TransferLogReporter
+
+    recorder = TransferLogReporter(
+        log,
+        Side("src", sides.src_bucket, sides.src_prefix),
+        Side("dst", sides.dst_bucket, sides.dst_prefix),
+        engine="local",
+        totals_from_plan=False,
+    )
+    return TeeReporter(recorder, *([reporter] if reporter else []))
 
 
 def _copy_locally(
@@ -388,11 +415,9 @@ def batch_transfer(
     from concurrent.futures import ThreadPoolExecutor
 
     from s32s.aws.clients import aws_errors
-    from s32s.sync.events import TeeReporter
     from s32s.sync.job import prepare
     from s32s.sync.lock import destination_lock
     from s32s.transfers.config import (
-        TransferLogReporter,
         build_job,
         log_factory,
         log_target,
@@ -421,9 +446,6 @@ def batch_transfer(
                 log, config.log_directory, s3=log_target(config), factory=log_factory(config, base)
             )
             writer.start()
-            local_reporter = TransferLogReporter(
-                log, config.src, config.dst, engine="local", totals_from_plan=False
-            )
             try:
                 outcome = run_batch(
                     prepared,
@@ -431,7 +453,7 @@ def batch_transfer(
                     clients,
                     options,
                     log=log,
-                    reporter=TeeReporter(local_reporter, *([reporter] if reporter else [])),
+                    reporter=reporter,
                     stop=stop,
                     on_progress=on_progress,
                 )
