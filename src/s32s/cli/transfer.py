@@ -237,7 +237,7 @@ def _render_batch(app: App, outcome: BatchOutcome, log_location: str | None) -> 
     report = outcome.report
 
     def say(text: str) -> None:
-        console.print(escape(text), highlight=False)
+        console.print(escape(text), highlight=False, soft_wrap=True)
 
     if report.dry_run:
         manifest = outcome.manifest
@@ -251,6 +251,7 @@ def _render_batch(app: App, outcome: BatchOutcome, log_location: str | None) -> 
             say(json.dumps(outcome.role_policy, indent=2))
         say("Job it would create (s3control CreateJob):")
         say(json.dumps(outcome.request, indent=2))
+        app.info("Dry run: nothing was written, created or copied.")
     elif outcome.job_id:
         if outcome.role_created:
             app.info(f"Created the IAM role {outcome.role_arn} for the job.")
