@@ -497,3 +497,66 @@ def test_failed_job_fails_every_task(
     )
     assert len(outcome.report.failed) == 4
     assert all("ManifestEtagMismatch" in reason for reason in outcome.report.failed.values())
+
+
+# --------------------------------------------------------------------------- a whole run
+def aws_transfer_config(tmp_path: Any) -> Any:
+    from s32s.transfers.config import load_transfer_config
+
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "src: {bucket: src-bkt, bucket_prefix: data/}\n"
+        "dst: {bucket: dst-bkt, bucket_prefix: mirror/data/}\n"
+        f"log: {{local_directory: {tmp_path / 'logs'}, bucket: log-bkt, bucket_prefix: transfers}}\n"
+    )
+    return load_transfer_config(path)
+
+
+def test_batch_transfer_leaves_the_log_running_without_wait(
+    stubs: Stubs, buckets: Any, tmp_path: Any
+) -> None:
+    from s32s.aws.clients import AwsOptions
+    from s32s.transfers.batch_run import batch_transfer
+
+    stubs["sts"].add_response("get_caller_identity", identity())
+    stubs["s3control"].add_response("create_job", {"JobId": JOB_ID})
+    result = batch_transfer(
+        aws_transfer_config(tmp_path),
+        AwsOptions(region="us-east-1"),
+        BatchOptions(role_arn=f"arn:aws:iam::{ACCOUNT}:role/given"),
+        clients=stubs.clients(buckets),
+    )
+    stubs.done()
+    document = json.loads((tmp_path / "logs" / result.log.file_name).read_text())
+    assert document["status"] == "Running" and document["batch_job"]["job_id"] == JOB_ID
+    assert document["batch_job"]["status"] == "Submitted"
+    assert [entry["src_key"] for entry in document["objects_moved"]] == ["data/big.bin"]
+    uploaded = buckets.get_object(Bucket="log-bkt", Key=f"transfers/{result.log.file_name}")
+    assert json.loads(uploaded["Body"].read())["batch_job"]["job_id"] == JOB_ID
+    assert result.outcome.report.exit_code == 0
+
+
+def test_interrupted_wait_keeps_the_job_and_the_log_running(
+    stubs: Stubs, buckets: Any, tmp_path: Any
+) -> None:
+    from s32s.aws.clients import AwsOptions
+    from s32s.transfers.batch_run import batch_transfer
+
+    stubs["sts"].add_response("get_caller_identity", identity())
+    stubs["s3control"].add_response("create_job", {"JobId": JOB_ID})
+    stubs["s3control"].add_response("describe_job", job_answer("Active", 0, 0))
+
+    def interrupt(progress: Any) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        batch_transfer(
+            aws_transfer_config(tmp_path),
+            AwsOptions(region="us-east-1"),
+            BatchOptions(role_arn=f"arn:aws:iam::{ACCOUNT}:role/given", wait=True),
+            clients=stubs.clients(buckets),
+            on_progress=interrupt,
+        )
+    (log_file,) = (tmp_path / "logs").glob("dt_data_*.json")
+    document = json.loads(log_file.read_text())
+    assert document["status"] == "Running" and document["batch_job"]["job_id"] == JOB_ID

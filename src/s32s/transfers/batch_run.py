@@ -458,7 +458,9 @@ def batch_transfer(
                     on_progress=on_progress,
                 )
             except BaseException:
-                writer.close(FAILED)
+                # A job already created goes on inside AWS: its log stays Running.
+                job = log.section("batch_job") or {}
+                writer.close(RUNNING if job.get("job_id") else FAILED)
                 raise
             running = outcome.job_id is not None and outcome.progress is None
             writer.close(RUNNING if running else None)

@@ -290,7 +290,9 @@ def _timestamp(text: str) -> datetime | None:
 class InventoryStore(S3Store):
     """The source side of a transfer, listed from an inventory report instead of LIST."""
 
-    def __init__(self, manifest: InventoryManifest, report_client: Any, *args: Any, **kwargs: Any):
+    def __init__(
+        self, manifest: InventoryManifest, report_client: Any, *args: Any, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if manifest.source_bucket != self.url.bucket:
             raise ConfigError(

@@ -192,6 +192,11 @@ class TransferLog:
             self._sections[name] = value
         self._changed()
 
+    def section(self, name: str) -> Any:
+        """A field set with `set_section`, or None."""
+        with self._lock:
+            return self._sections.get(name)
+
     def finish(self, status: str | None = None) -> None:
         """Stamp the end. Without `status`: Completed when nothing failed or is left, else Failed."""
         with self._lock:
