@@ -560,3 +560,26 @@ def test_interrupted_wait_keeps_the_job_and_the_log_running(
     (log_file,) = (tmp_path / "logs").glob("dt_data_*.json")
     document = json.loads(log_file.read_text())
     assert document["status"] == "Running" and document["batch_job"]["job_id"] == JOB_ID
+
+
+def test_batch_plans_from_an_inventory_report(stubs: Stubs, buckets: Any, tmp_path: Any) -> None:
+    from s32s.aws.clients import AwsOptions
+    from s32s.transfers.batch_run import batch_transfer
+    from tests.unit.test_inventory import inventory_row, write_report
+
+    rows = [inventory_row("data/a.txt", 20, "e1"), inventory_row("data/sub dir/b,c.txt", 20, "e2")]
+    url = write_report(buckets, [rows])  # the other objects are newer than the report
+    stubs["sts"].add_response("get_caller_identity", identity())
+    result = batch_transfer(
+        aws_transfer_config(tmp_path),
+        AwsOptions(region="us-east-1"),
+        BatchOptions(dry_run=True),
+        inventory=url,
+        clients=stubs.clients(buckets),
+    )
+    stubs.done()
+    assert result.outcome.manifest.sample == [
+        "src-bkt,data/a.txt",
+        "src-bkt,data/sub%20dir/b%2Cc.txt",
+    ]
+    assert result.source.manifest.location == url
