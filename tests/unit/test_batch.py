@@ -302,7 +302,7 @@ def test_create_job_does_not_retry_other_errors(stubs: Stubs) -> None:
             ACCOUNT, f"arn:aws:iam::{ACCOUNT}:role/r", SIDES, RunLocations("l", "m", "r"), "e"
         )
     )
-    with pytest.raises(AwsError, match="Access denied"):
+    with pytest.raises(AwsError, match=r"Allow s3:CreateJob.*iam:PassRole on its role"):
         create_job(stubs.s3control, full, role_is_new=True, clock=FakeClock())
 
 
