@@ -583,3 +583,15 @@ def test_batch_plans_from_an_inventory_report(stubs: Stubs, buckets: Any, tmp_pa
         "src-bkt,data/sub%20dir/b%2Cc.txt",
     ]
     assert result.source.manifest.location == url
+
+
+def test_clients_keep_aws_endpoints_for_sts_iam_and_s3control(tmp_path: Any) -> None:
+    from s32s.aws.clients import AwsOptions
+
+    config = aws_transfer_config(tmp_path)
+    base = AwsOptions(region="eu-west-1", endpoint_url="https://s3.eu-west-1.amazonaws.com")
+    clients = BatchClients.for_config(config, base)
+    assert "sts" in clients.sts.meta.endpoint_url
+    assert "iam" in clients.iam.meta.endpoint_url
+    assert clients.log_s3.meta.endpoint_url == "https://s3.eu-west-1.amazonaws.com"
+    assert clients.dst_sts is None  # one set of credentials: one account

@@ -252,6 +252,8 @@ def _render_batch(app: App, outcome: BatchOutcome, log_location: str | None) -> 
         say("Job it would create (s3control CreateJob):")
         say(json.dumps(outcome.request, indent=2))
         app.info("Dry run: nothing was written, created or copied.")
+    elif not outcome.job_id and not outcome.local_keys:
+        app.info("Nothing to copy: the destination is up to date.")
     elif outcome.job_id:
         if outcome.role_created:
             app.info(f"Created the IAM role {outcome.role_arn} for the job.")

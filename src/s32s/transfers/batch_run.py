@@ -68,7 +68,9 @@ class BatchClients:
     def for_config(cls, config: TransferConfig, base: Any) -> BatchClients:
         from s32s.transfers.config import log_factory
 
-        factory = config.src.factory(base, None, 4)
+        # A global --endpoint-url names an S3 endpoint: STS, IAM and S3 Control keep AWS's.
+        services = replace(base, endpoint_url=None)
+        factory = config.src.factory(services, None, 4)
         logs = log_factory(config, base)
         same = shares_endpoint_and_credentials(config.src, config.dst)
         return cls(
@@ -76,7 +78,7 @@ class BatchClients:
             iam=factory.client("iam"),
             s3control=factory.client("s3control"),
             log_s3=logs.s3() if logs is not None else None,
-            dst_sts=None if same else config.dst.factory(base, None, 4).client("sts"),
+            dst_sts=None if same else config.dst.factory(services, None, 4).client("sts"),
         )
 
 
