@@ -139,3 +139,54 @@ def test_batch_refuses_an_s3_compatible_endpoint_before_anything(cli, aws, tmp_p
     assert "S3-compatible endpoint" in result.stderr and "local engine" in result.stderr
     assert aws.list_objects_v2(Bucket="log-bkt").get("KeyCount", 0) == 0
     assert not (tmp_path / "logs").exists()
+
+
+def test_batch_wait_reads_the_report_and_exits_like_a_transfer(
+    cli, aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from s32s.transfers.batch import role_name
+    from s32s.transfers.batch_run import BatchClients, batch_sides
+    from s32s.transfers.config import load_transfer_config
+    from tests.unit.test_batch import (
+        JOB_ID,
+        Stubs,
+        identity,
+        job_answer,
+        manifest_text,
+        role_answer,
+        write_completion_report,
+    )
+
+    config = aws_config(tmp_path / "t.yaml")
+    text = manifest_text(["data/b c.txt", "data/d,e.txt"])
+    prefix = f"batch/{hashlib.md5(text.encode()).hexdigest()[:16]}"
+    write_completion_report(aws, prefix, succeeded=["data/b c.txt"], failed=["data/d,e.txt"])
+    role = role_name(batch_sides(load_transfer_config(config)))
+    stubs = Stubs()
+    stubs["sts"].add_response("get_caller_identity", identity())
+    stubs["iam"].add_client_error("get_role", "NoSuchEntity", "not found", 404)
+    stubs["iam"].add_response("create_role", role_answer(role))
+    stubs["iam"].add_response("put_role_policy", {})
+    stubs["s3control"].add_response("create_job", {"JobId": JOB_ID})
+    stubs["s3control"].add_response("describe_job", job_answer("Complete", 1, 1, total=2))
+    monkeypatch.setattr(
+        BatchClients, "for_config", classmethod(lambda cls, c, b: stubs.clients(aws))
+    )
+
+    result = cli("--json", "transfer", "run", str(config), "--engine", "batch", "--wait")
+    stubs.done()
+    assert result.exit_code == 1, result.output
+    document = result.json
+    assert document["job_id"] == JOB_ID and document["job_status"] == "Complete"
+    assert document["role_created"] and document["role_arn"].endswith(role)
+    failed = document["report"]["failed"]
+    assert failed == [{"path": "d,e.txt", "reason": "AccessDenied: Access Denied"}]
+    log = json.loads(Path(document["log"]).read_text())
+    assert log["status"] == "Failed" and log["failed_objects"] == {
+        "data/d,e.txt": "AccessDenied: Access Denied"
+    }
+    assert [entry["engine"] for entry in log["objects_moved"]] == ["batch"]
+    manifest = aws.get_object(Bucket="log-bkt", Key=f"{prefix}/manifest.csv")["Body"].read()
+    assert manifest.decode() == text
