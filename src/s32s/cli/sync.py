@@ -366,7 +366,13 @@ def sync_command(
                 )
             batching = SnowballBatching()
             session.run_job(batching.job(job), run=batching.run)
-            session.finish(archives=batching.by_archive())
+            archives = batching.by_archive()
+            if archives:
+                app.info(
+                    f"{len(batching.archives)} small file(s) in {len(archives)} archive(s) "
+                    f"under {job.dest}/.s32s-snowball/"
+                )
+            session.finish(archives=archives)
             return
         session.run_job(job)
     session.finish()
