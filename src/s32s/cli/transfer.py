@@ -158,6 +158,11 @@ def run_command(
             session.run_job(job, reporter, run=runner)
         _check_endpoints(job)
     where = str(writer.path) if writer.path else str(log_target(config))
+    if batching and batching.archives:
+        app.info(
+            f"{len(batching.archives)} small file(s) in {len(batching.by_archive())} archive(s); "
+            "the log names each file's archive."
+        )
     app.info(f"Transfer log: {where} ({log.status})")
     session.finish(log=where, status=log.status)
 
