@@ -260,9 +260,12 @@ def _render_batch(app: App, outcome: BatchOutcome, log_location: str | None) -> 
     elif not outcome.job_id and not outcome.local_keys:
         app.info("Nothing to copy: the destination is up to date.")
     elif outcome.job_id:
-        if outcome.role_created:
-            app.info(f"Created the IAM role {outcome.role_arn} for the job.")
+        if outcome.role_policy is None:
+            how = "given with --role-arn"
+        else:
+            how = "created now" if outcome.role_created else "made before, its policy updated"
         say(f"Batch Operations job: {outcome.job_id}")
+        say(f"Role: {outcome.role_arn} ({how})")
         say(f"Manifest: {outcome.manifest_url} ({outcome.manifest.tasks} object(s))")
         if outcome.progress is None:
             say(outcome.follow)
