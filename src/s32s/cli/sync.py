@@ -97,8 +97,14 @@ class SyncSession:
         self.stop = threading.Event()
         self._extra_reporters: tuple[Any, ...] = ()
 
-    def run_job(self, job: SyncJob, *extra_reporters: Any) -> Report:
-        """Lock the destination, plan, show, confirm and run one job; extra reporters get its events."""
+    def run_job(
+        self, job: SyncJob, *extra_reporters: Any, run: Callable[..., Report] | None = None
+    ) -> Report:
+        """Lock the destination, plan, show, confirm and run one job; extra reporters get its events.
+
+        `run(prepared, reporter, stop)` replaces the engine's `execute` (e.g.
+        Snowball batching).
+        """
         self._extra_reporters = extra_reporters
         from s32s.aws.clients import aws_errors
         from s32s.sync.job import execute, prepare
@@ -113,7 +119,7 @@ class SyncSession:
             destination_lock(job.dest.identity, str(job.dest)),
         ):
             prepared = prepare(job)
-            report = self._decide_and_run(prepared, execute)
+            report = self._decide_and_run(prepared, run or execute)
         self.reports.append(report)
         return report
 
@@ -317,6 +323,12 @@ def pull_command(
     metavar="RULE",
     help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
 )
+@click.option(
+    "--snowball-batch",
+    is_flag=True,
+    help="To a Snowball Edge (--region snow): send files of 1 MB or less in tar archives the "
+    "import unpacks (snowball-auto-extract).",
+)
 @run_options
 @backup_dir_option
 @pass_app
@@ -327,6 +339,7 @@ def sync_command(
     delete: bool,
     ignore_rules: tuple[str, ...],
     backup_dir: str | None,
+    snowball_batch: bool,
     **kwargs: Any,
 ) -> None:
     """Sync SOURCE to DESTINATION: each a local folder or s3://bucket/prefix.
@@ -341,7 +354,25 @@ def sync_command(
     options = build_run_options(app, config, kwargs, backup_dir)
     session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
     with StoreFactory(app.client_factory(options.workers), options.workers) as stores:
-        session.run_job(
-            job_for_paths(source, destination, stores, options, delete=delete, ignore=ignore_rules)
+        job = job_for_paths(
+            source, destination, stores, options, delete=delete, ignore=ignore_rules
         )
+        if snowball_batch:
+            from s32s.snowball.batch import SnowballBatching
+
+            if (app.region or "").lower() != "snow":
+                raise click.UsageError(
+                    "--snowball-batch is for a Snowball Edge: pass --region snow."
+                )
+            batching = SnowballBatching()
+            session.run_job(batching.job(job), run=batching.run)
+            archives = batching.by_archive()
+            if archives:
+                app.info(
+                    f"{len(batching.archives)} small file(s) in {len(archives)} archive(s) "
+                    f"under {job.dest}/.s32s-snowball/"
+                )
+            session.finish(archives=archives)
+            return
+        session.run_job(job)
     session.finish()

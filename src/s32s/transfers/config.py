@@ -258,9 +258,19 @@ def shares_endpoint_and_credentials(src: Side, dst: Side) -> bool:
 
 
 def build_job(
-    config: TransferConfig, base: AwsOptions, part_pool: Any, workers: int | None = None
+    config: TransferConfig,
+    base: AwsOptions,
+    part_pool: Any,
+    workers: int | None = None,
+    *,
+    inventory: str | None = None,
 ) -> SyncJob:
-    """The engine job for a transfer: copy missing or different objects, delete nothing."""
+    """The engine job for a transfer: copy missing or different objects, delete nothing.
+
+    With `inventory` (the S3 URL of an S3 Inventory `manifest.json`) the
+    source is listed from that report instead of LIST (read with the source's
+    credentials); see `s32s.transfers.inventory`.
+    """
     workers = workers or config.workers
     src_client = _client_for(config.src, base, workers)
     dst_client = _client_for(config.dst, base, workers)
@@ -273,9 +283,14 @@ def build_job(
         cache = MetadataCache(None)  # transfers compare size and ETag: no metadata is read
         return S3Store(side.url, client, cache=cache, part_pool=part_pool, endpoint=endpoint)
 
+    source = store(config.src, src_client)
+    if inventory is not None:
+        from s32s.transfers.inventory import inventory_source
+
+        source = inventory_source(inventory, source, src_client)
     return SyncJob(
         name="transfer",
-        source=store(config.src, src_client),
+        source=source,
         dest=store(config.dst, dst_client),
         plan_options=PlanOptions(delete=False, compare=CompareOptions(mode="etag")),
         execute_options=ExecuteOptions(workers=workers, server_side_copy=server_side),
@@ -304,14 +319,28 @@ def log_factory(config: TransferConfig, base: AwsOptions) -> ClientFactory | Non
 class TransferLogReporter:
     """Feeds the engine's events into the transfer log."""
 
-    def __init__(self, log: TransferLog, src: Side, dst: Side) -> None:
+    def __init__(
+        self,
+        log: TransferLog,
+        src: Side,
+        dst: Side,
+        *,
+        engine: str | None = None,
+        totals_from_plan: bool = True,
+        archives: dict[str, str] | None = None,
+    ) -> None:
         self.log = log
+        self.engine = engine
+        self.archives = archives if archives is not None else {}
+        self.totals_from_plan = totals_from_plan
         self.src_prefix = src.url.key_prefix()
         self.dst_prefix = dst.url.key_prefix()
         self._started: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def planned(self, name: str, plan: Plan) -> None:
+        if not self.totals_from_plan:
+            return  # part of a larger plan, whose totals are already set
         self.log.set_initial(
             synced_objects=plan.unchanged,
             unsynced_objects=len(plan.copies),
@@ -332,6 +361,14 @@ class TransferLogReporter:
         if error:
             self.log.record_failed(source_key, error)
         else:
+            marks = {"engine": self.engine} if self.engine else {}
+            if action.key in self.archives:
+                marks["archive"] = self.archives[action.key]
             self.log.record_moved(
-                source_key, f"{self.dst_prefix}{action.key}", action.size, started, time.time()
+                source_key,
+                f"{self.dst_prefix}{action.key}",
+                action.size,
+                started,
+                time.time(),
+                **marks,
             )
