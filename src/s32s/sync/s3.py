@@ -620,6 +620,7 @@ class S3Store:
             )
             body = response["Body"]
             try:
+                _check_same_version(response, entry.etag)
                 partial.set_mtime(parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY)))
                 return partial.write_part(number, _chunks(body, stop), advanced)
             finally:
@@ -674,6 +675,16 @@ def _read_file(path: str, size: int) -> bytes:
             f"{len(data)} bytes read where {size} were listed: the file changed while it was read"
         )
     return data
+
+
+def _check_same_version(response: dict[str, Any], etag: str | None) -> None:
+    """Refuse a range of another version, for servers that ignore `IfMatch`."""
+    answered = str(response.get("ETag", "")).strip('"')
+    if answered and etag and answered != etag:
+        from botocore.exceptions import ClientError
+
+        error = {"Code": "PreconditionFailed", "Message": f"ETag {answered} is not {etag}"}
+        raise ClientError({"Error": error}, "GetObject")
 
 
 def _chunks(body: Any, stop: threading.Event | None) -> Iterator[bytes]:
