@@ -46,6 +46,16 @@ def parse_mtime(text: str | None) -> int | None:
     return int(whole) * 1_000_000_000 + (nanos if not whole.startswith("-") else -nanos)
 
 
+def recorded_mtime(response: dict[str, object]) -> int | None:
+    """The `mtime` user metadata of a HEAD or GET answer, whatever its case (`Mtime` from Go servers)."""
+    metadata = response.get("Metadata") or {}
+    assert isinstance(metadata, dict)
+    for key, value in metadata.items():
+        if str(key).lower() == MTIME_METADATA_KEY:
+            return parse_mtime(str(value))
+    return None
+
+
 def parent_dirs(key: str) -> list[str]:
     """`a/b/c.txt` → [`a`, `a/b`]."""
     parts = key.split("/")[:-1]

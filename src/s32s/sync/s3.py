@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 from s32s.errors import ConfigError
 from s32s.paths import S3Url
-from s32s.sync.entries import MTIME_METADATA_KEY, Entry, format_mtime, parse_mtime
+from s32s.sync.entries import MTIME_METADATA_KEY, Entry, format_mtime, recorded_mtime
 from s32s.sync.local import FileChangedError
 from s32s.sync.parts import (
     FileSlice,
@@ -203,7 +203,7 @@ class S3Store:
     def head(self, entry: Entry) -> Entry:
         """The entry with its recorded mtime read from the object's metadata (one HEAD)."""
         response = self.client.head_object(Bucket=self.url.bucket, Key=self.object_key(entry.key))
-        mtime_ns = parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY))
+        mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
         size = int(response.get("ContentLength", entry.size))
         self.cache.record(entry.key, etag, size, mtime_ns)
@@ -571,7 +571,7 @@ class S3Store:
         instead of mixing two versions.
         """
         response = self.client.get_object(**self._get_arguments(entry.key, entry.etag))
-        mtime_ns = parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY))
+        mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
         return response["Body"], mtime_ns, etag
 
@@ -621,7 +621,7 @@ class S3Store:
             body = response["Body"]
             try:
                 _check_same_version(response, entry.etag)
-                partial.set_mtime(parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY)))
+                partial.set_mtime(recorded_mtime(response))
                 return partial.write_part(number, _chunks(body, stop), advanced)
             finally:
                 body.close()
