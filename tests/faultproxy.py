@@ -3,8 +3,9 @@
 For a share of requests it answers 503 SlowDown, closes the connection
 without answering, or cuts a response body in half. Which requests fail is
 decided by a counter, so runs are repeatable (0 turns a fault off). `delay`
-holds each request (PUT: before its body is read) or answer back that many
-seconds, making a slow endpoint, and
+makes a slow endpoint: requests are then answered one at a time, each held
+back that many seconds (a PUT before its body is read); `in_flight` counts the
+requests being handled, and
 `requests` records what was answered: (method, path with query, Range header, status).
 """
 
@@ -38,6 +39,8 @@ class FaultProxy:
         self.cut_every = cut_every
         self.delay = delay
         self.requests: list[tuple[str, str, str | None, int]] = []
+        self.in_flight = 0
+        self._serial = threading.Lock()
         self.counter = 0
         self.faults = {"slowdown": 0, "drop": 0, "cut": 0}
         self._lock = threading.Lock()
@@ -49,6 +52,12 @@ class FaultProxy:
     def __enter__(self) -> FaultProxy:
         self.thread.start()
         return self
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Wait until no request is being handled (a dead client's last requests are done)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
@@ -79,6 +88,19 @@ class FaultProxy:
                 pass
 
             def _relay(self) -> None:
+                with proxy._lock:
+                    proxy.in_flight += 1
+                try:
+                    if proxy.delay:  # a slow endpoint answers one request at a time
+                        with proxy._serial:
+                            self._forward()
+                    else:
+                        self._forward()
+                finally:
+                    with proxy._lock:
+                        proxy.in_flight -= 1
+
+            def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 if proxy.delay and self.command == "PUT":
                     time.sleep(proxy.delay)  # before the body: a client that dies now sent nothing

@@ -359,7 +359,7 @@ def test_cli_push_interrupted_by_a_signal_resumes(
     master = tmp_path / "master"
     data = write_big(master / "big.bin")
     env = {"S32S_MULTIPART_CHUNKSIZE": "5MiB", "S32S_STATE_DIR": str(small_parts)}
-    with FaultProxy(s3_server.url, slowdown_every=0, drop_every=0, cut_every=0, delay=1.0) as proxy:
+    with FaultProxy(s3_server.url, slowdown_every=0, drop_every=0, cut_every=0, delay=0.5) as proxy:
         args = ["--endpoint-url", proxy.url, "sync", str(master), f"s3://{bucket}/data"]
         process = subprocess.Popen(
             [s32s_executable(), *args],
@@ -370,6 +370,7 @@ def test_cli_push_interrupted_by_a_signal_resumes(
         )
         _signal_when(process, lambda: _answered(proxy, "UploadPart"), sig)
         assert process.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL)
+        proxy.wait_idle()
         (record,) = records(small_parts)
         listed = s3_client.list_parts(
             Bucket=bucket, Key="data/big.bin", UploadId=record["upload_id"]
@@ -396,7 +397,7 @@ def test_cli_pull_interrupted_by_a_signal_resumes(
     slave = tmp_path / "slave"
     slave.mkdir()
     env = {"S32S_MULTIPART_CHUNKSIZE": "5MiB", "S32S_STATE_DIR": str(small_parts)}
-    with FaultProxy(s3_server.url, slowdown_every=0, drop_every=0, cut_every=0, delay=1.0) as proxy:
+    with FaultProxy(s3_server.url, slowdown_every=0, drop_every=0, cut_every=0, delay=0.5) as proxy:
         args = ["--endpoint-url", proxy.url, "sync", f"s3://{bucket}/data", str(slave)]
         process = subprocess.Popen(
             [s32s_executable(), *args],
@@ -407,6 +408,7 @@ def test_cli_pull_interrupted_by_a_signal_resumes(
         )
         _signal_when(process, lambda: parts_done(slave) > 0, sig)
         assert process.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL)
+        proxy.wait_idle()
         assert not (slave / "big.bin").exists()
         kept = parts_done(slave)
         assert 1 <= kept < PARTS
