@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,10 +110,56 @@ def write_big(path: Path, mtime: int = 1_700_000_000) -> bytes:
     return data
 
 
+def interrupt_push(
+    factory: ClientFactory, calls: Calls, master: Path, mtime: int = 1_700_000_000
+) -> bytes:
+    """Write big.bin, push it and stop once one part arrived; returns its bytes."""
+    data = write_big(master / "big.bin", mtime)
+    calls.stop_after("UploadPart", 1)
+    run(factory, "local", master, calls)
+    calls.reset()
+    return data
+
+
+def put_big(s3_client: Any, bucket: str = BUCKET, **metadata: str) -> bytes:
+    """Store fresh random data/big.bin (one PUT) and return its bytes."""
+    data = os.urandom(SIZE)
+    s3_client.put_object(Bucket=bucket, Key="data/big.bin", Body=data, Metadata=metadata)
+    return data
+
+
+def stored(s3_client: Any) -> bytes:
+    return bytes(stored(s3_client))
+
+
 @pytest.fixture
 def engine(s3_server: Any, bucket: str, small_parts: Path) -> Iterator[tuple[ClientFactory, Calls]]:
     factory = ClientFactory(AwsOptions(endpoint_url=s3_server.url, region="us-east-1"))
     yield factory, Calls(factory.s3())
+
+
+@dataclass
+class StoppedPush:
+    """A push of big.bin stopped once one part arrived: its upload is left unfinished."""
+
+    factory: ClientFactory
+    calls: Calls
+    master: Path
+    data: bytes
+    record: dict[str, Any]
+
+    def push(self, **options: Any) -> Report:
+        return run(self.factory, "local", self.master, self.calls, **options)
+
+
+@pytest.fixture
+def interrupted(
+    engine: tuple[ClientFactory, Calls], tmp_path: Path, small_parts: Path
+) -> StoppedPush:
+    factory, calls = engine
+    data = interrupt_push(factory, calls, tmp_path / "master")
+    (record,) = records(small_parts)
+    return StoppedPush(factory, calls, tmp_path / "master", data, record)
 
 
 # uploads through the engine ------------------------------------------------------------------
@@ -125,8 +172,7 @@ def test_interrupted_upload_resumes_with_only_the_missing_parts(
     master = tmp_path / "master"
     data = write_big(master / "big.bin")
     calls.stop_after("UploadPart", 1)
-    first = run(factory, "local", master, calls)
-    assert first.failed == {"big.bin": "interrupted"}
+    assert run(factory, "local", master, calls).failed == {"big.bin": "interrupted"}
     (record,) = records(small_parts)
     assert record["key"] == "data/big.bin" and record["part_size"] == PART
     done = s3_client.list_parts(Bucket=BUCKET, Key="data/big.bin", UploadId=record["upload_id"])
@@ -137,95 +183,66 @@ def test_interrupted_upload_resumes_with_only_the_missing_parts(
     assert second.failed == {} and second.copied == 1
     assert calls.counts["CreateMultipartUpload"] == 0 and calls.counts["ListParts"] == 1
     assert calls.counts["UploadPart"] == PARTS - kept
-    assert s3_client.get_object(Bucket=BUCKET, Key="data/big.bin")["Body"].read() == data
+    assert stored(s3_client) == data
     assert records(small_parts) == []
 
 
-@pytest.mark.parametrize("change", ["content and mtime", "content, same mtime"])
+@pytest.mark.parametrize("mtime", [1_700_000_100, 1_700_000_000], ids=["new mtime", "same mtime"])
 def test_a_file_changed_since_the_interruption_is_uploaded_from_scratch(
-    engine: tuple[ClientFactory, Calls],
-    s3_client: Any,
-    tmp_path: Path,
-    small_parts: Path,
-    change: str,
+    interrupted: StoppedPush, s3_client: Any, mtime: int
 ) -> None:
-    factory, calls = engine
-    master = tmp_path / "master"
-    write_big(master / "big.bin")
-    calls.stop_after("UploadPart", 1)
-    run(factory, "local", master, calls)
-    (record,) = records(small_parts)
-    new = write_big(master / "big.bin", 1_700_000_000 if "same" in change else 1_700_000_100)
-    calls.reset()
-    report = run(factory, "local", master, calls)
-    assert report.failed == {}
-    assert calls.counts["CreateMultipartUpload"] == 1 and calls.counts["UploadPart"] == PARTS
-    assert calls.counts["AbortMultipartUpload"] == 1  # the stale upload is not left behind
-    assert s3_client.get_object(Bucket=BUCKET, Key="data/big.bin")["Body"].read() == new
+    new = write_big(interrupted.master / "big.bin", mtime)
+    assert interrupted.push().failed == {}
+    counts = interrupted.calls.counts
+    assert counts["CreateMultipartUpload"] == 1 and counts["UploadPart"] == PARTS
+    assert counts["AbortMultipartUpload"] == 1  # the stale upload is not left behind
+    assert stored(s3_client) == new
     uploads = s3_client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
-    assert record["upload_id"] not in [u["UploadId"] for u in uploads]
+    assert interrupted.record["upload_id"] not in [u["UploadId"] for u in uploads]
 
 
 def test_an_upload_gone_or_a_damaged_record_means_starting_over(
-    engine: tuple[ClientFactory, Calls], s3_client: Any, tmp_path: Path, small_parts: Path
+    interrupted: StoppedPush, s3_client: Any, small_parts: Path
 ) -> None:
-    factory, calls = engine
-    master = tmp_path / "master"
-    data = write_big(master / "big.bin")
-    calls.stop_after("UploadPart", 1)
-    run(factory, "local", master, calls)
-    (record,) = records(small_parts)
+    record = interrupted.record
     s3_client.abort_multipart_upload(Bucket=BUCKET, Key=record["key"], UploadId=record["upload_id"])
-    calls.reset()
-    assert run(factory, "local", master, calls).failed == {}
-    assert calls.counts["UploadPart"] == PARTS
-    assert s3_client.get_object(Bucket=BUCKET, Key="data/big.bin")["Body"].read() == data
+    assert interrupted.push().failed == {}
+    assert interrupted.calls.counts["UploadPart"] == PARTS
+    assert stored(s3_client) == interrupted.data
 
-    changed = write_big(master / "big.bin", 1_700_000_200)
-    calls.reset()
-    calls.stop_after("UploadPart", 1)
-    run(factory, "local", master, calls)
+    interrupted.calls.reset()
+    changed = interrupt_push(
+        interrupted.factory, interrupted.calls, interrupted.master, 1_700_000_200
+    )
     (path,) = (small_parts / "uploads").glob("*.json")
     path.write_text('{"version": 1, "upload_id": ')  # cut short, as by a full disk
-    calls.reset()
-    assert run(factory, "local", master, calls).failed == {}
-    assert calls.counts["CreateMultipartUpload"] == 1 and calls.counts["UploadPart"] == PARTS
-    assert s3_client.get_object(Bucket=BUCKET, Key="data/big.bin")["Body"].read() == changed
+    assert interrupted.push().failed == {}
+    counts = interrupted.calls.counts
+    assert counts["CreateMultipartUpload"] == 1 and counts["UploadPart"] == PARTS
+    assert stored(s3_client) == changed
     assert records(small_parts) == []
 
 
 def test_a_completed_run_aborts_its_own_leftovers_and_nobody_elses(
-    engine: tuple[ClientFactory, Calls], s3_client: Any, tmp_path: Path, small_parts: Path
+    interrupted: StoppedPush, s3_client: Any, small_parts: Path
 ) -> None:
-    factory, calls = engine
-    master = tmp_path / "master"
-    write_big(master / "big.bin")
-    calls.stop_after("UploadPart", 1)
-    run(factory, "local", master, calls)
-    (ours,) = records(small_parts)
     theirs = s3_client.create_multipart_upload(Bucket=BUCKET, Key="data/theirs.bin")["UploadId"]
-    (master / "big.bin").unlink()  # the interrupted file is gone: its upload is abandoned
-    (master / "small.txt").write_text("small")
-    calls.reset()
-    report = run(factory, "local", master, calls)
+    (interrupted.master / "big.bin").unlink()  # gone: its unfinished upload is abandoned
+    (interrupted.master / "small.txt").write_text("small")
+    report = interrupted.push()
     assert report.failed == {} and report.copied == 1
     uploads = [u["UploadId"] for u in s3_client.list_multipart_uploads(Bucket=BUCKET)["Uploads"]]
-    assert theirs in uploads and ours["upload_id"] not in uploads
+    assert theirs in uploads and interrupted.record["upload_id"] not in uploads
     assert records(small_parts) == []
 
 
 def test_cleanup_uploads_starts_afresh_instead_of_resuming(
-    engine: tuple[ClientFactory, Calls], s3_client: Any, tmp_path: Path, small_parts: Path
+    interrupted: StoppedPush, s3_client: Any
 ) -> None:
-    factory, calls = engine
-    master = tmp_path / "master"
-    data = write_big(master / "big.bin")
-    calls.stop_after("UploadPart", 1)
-    run(factory, "local", master, calls)
-    calls.reset()
-    assert run(factory, "local", master, calls, cleanup_uploads=True).failed == {}
-    assert calls.counts["AbortMultipartUpload"] == 1 and calls.counts["UploadPart"] == PARTS
-    assert s3_client.get_object(Bucket=BUCKET, Key="data/big.bin")["Body"].read() == data
+    assert interrupted.push(cleanup_uploads=True).failed == {}
+    counts = interrupted.calls.counts
+    assert counts["AbortMultipartUpload"] == 1 and counts["UploadPart"] == PARTS
+    assert stored(s3_client) == interrupted.data
 
 
 # downloads through the engine ----------------------------------------------------------------
@@ -233,6 +250,15 @@ def test_cleanup_uploads_starts_afresh_instead_of_resuming(
 
 def partials(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".s32s-tmp"))
+
+
+def interrupt_pull(factory: ClientFactory, calls: Calls, slave: Path) -> Report:
+    """Pull data/ into `slave`, stopping once one part of big.bin is written."""
+    slave.mkdir(exist_ok=True)
+    calls.stop_when(lambda: parts_done(slave) > 0)
+    report = run(factory, "s3", slave, calls)
+    calls.reset()
+    return report
 
 
 def parts_done(folder: Path) -> int:
@@ -247,18 +273,13 @@ def test_interrupted_download_resumes_with_ranged_gets_for_the_rest(
     engine: tuple[ClientFactory, Calls], s3_client: Any, tmp_path: Path
 ) -> None:
     factory, calls = engine
-    data = os.urandom(SIZE)
-    s3_client.put_object(Bucket=BUCKET, Key="data/big.bin", Body=data, Metadata={"mtime": "7.5"})
+    data = put_big(s3_client, mtime="7.5")
     slave = tmp_path / "slave"
-    slave.mkdir()
-    calls.stop_when(lambda: parts_done(slave) > 0)
-    first = run(factory, "s3", slave, calls)
-    assert first.failed == {"big.bin": "interrupted"}
+    assert interrupt_pull(factory, calls, slave).failed == {"big.bin": "interrupted"}
     assert not (slave / "big.bin").exists()
     assert partials(slave) == [".big.bin.partial-state.s32s-tmp", ".big.bin.partial.s32s-tmp"]
     kept = parts_done(slave)
     assert 1 <= kept < PARTS
-    calls.reset()
     second = run(factory, "s3", slave, calls)
     assert second.failed == {} and calls.counts["GetObject"] == PARTS - kept
     assert (slave / "big.bin").read_bytes() == data
@@ -266,37 +287,21 @@ def test_interrupted_download_resumes_with_ranged_gets_for_the_rest(
     assert partials(slave) == []
 
 
-def test_a_replaced_object_is_downloaded_again_not_spliced(
-    engine: tuple[ClientFactory, Calls], s3_client: Any, tmp_path: Path
+@pytest.mark.parametrize("change", ["object replaced", "record damaged"])
+def test_a_kept_download_that_no_longer_matches_starts_over(
+    engine: tuple[ClientFactory, Calls], s3_client: Any, tmp_path: Path, change: str
 ) -> None:
+    """A replaced object is fetched again, never spliced; a damaged record is not trusted."""
     factory, calls = engine
-    s3_client.put_object(Bucket=BUCKET, Key="data/big.bin", Body=os.urandom(SIZE))
+    data = put_big(s3_client)
     slave = tmp_path / "slave"
-    slave.mkdir()
-    calls.stop_when(lambda: parts_done(slave) > 0)
-    run(factory, "s3", slave, calls)
-    new = os.urandom(SIZE)
-    s3_client.put_object(Bucket=BUCKET, Key="data/big.bin", Body=new)
-    calls.reset()
-    assert run(factory, "s3", slave, calls).failed == {}
-    assert calls.counts["GetObject"] == PARTS
-    assert (slave / "big.bin").read_bytes() == new
-
-
-def test_a_damaged_download_record_means_starting_over(
-    engine: tuple[ClientFactory, Calls], s3_client: Any, tmp_path: Path
-) -> None:
-    factory, calls = engine
-    data = os.urandom(SIZE)
-    s3_client.put_object(Bucket=BUCKET, Key="data/big.bin", Body=data)
-    slave = tmp_path / "slave"
-    slave.mkdir()
-    calls.stop_when(lambda: parts_done(slave) > 0)
-    run(factory, "s3", slave, calls)
-    record = slave / ".big.bin.partial-state.s32s-tmp"
-    record.write_text(record.read_text().replace('"done":[', '"done":[99,'))
-    (slave / ".big.bin.partial.s32s-tmp").write_bytes(b"\0" * SIZE)  # zeros "done"
-    calls.reset()
+    interrupt_pull(factory, calls, slave)
+    if change == "object replaced":
+        data = put_big(s3_client)
+    else:
+        record = slave / ".big.bin.partial-state.s32s-tmp"
+        record.write_text(record.read_text().replace('"done":[', '"done":[99,'))
+        (slave / ".big.bin.partial.s32s-tmp").write_bytes(b"\0" * SIZE)  # zeros "done"
     assert run(factory, "s3", slave, calls).failed == {}
     assert calls.counts["GetObject"] == PARTS
     assert (slave / "big.bin").read_bytes() == data
@@ -307,7 +312,7 @@ def test_object_replaced_during_a_ranged_download_fails_alone_and_keeps_nothing(
     engine: tuple[ClientFactory, Calls], s3_client: Any, tmp_path: Path
 ) -> None:
     factory, calls = engine
-    s3_client.put_object(Bucket=BUCKET, Key="data/big.bin", Body=os.urandom(SIZE))
+    put_big(s3_client)
     client = factory.s3()
     gets = []
 
@@ -327,7 +332,17 @@ def test_object_replaced_during_a_ranged_download_fails_alone_and_keeps_nothing(
 # the installed s32s, interrupted for real ----------------------------------------------------
 
 
-def _signal_when(process: subprocess.Popen[str], ready: Any, sig: int) -> None:
+def interrupt_cli(
+    proxy: FaultProxy, args: list[str], env: dict[str, str], ready: Any, sig: int
+) -> None:
+    """Run the installed s32s, send it `sig` once `ready()`, and let the proxy settle."""
+    process = subprocess.Popen(
+        [s32s_executable(), *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not ready():
         assert process.poll() is None, process.communicate()
@@ -335,6 +350,16 @@ def _signal_when(process: subprocess.Popen[str], ready: Any, sig: int) -> None:
         time.sleep(0.02)
     process.send_signal(sig)
     process.wait(timeout=60)
+    assert process.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL)
+    proxy.wait_idle()
+
+
+def rerun_cli(proxy: FaultProxy, args: list[str], env: dict[str, str]) -> None:
+    """Run the same command again at full speed, counting its requests afresh."""
+    proxy.requests.clear()
+    proxy.delay = 0
+    result = run_executable(args, env=env)
+    assert result.exit_code == 0, result.stderr
 
 
 def _answered(proxy: FaultProxy, what: str) -> list[tuple[str, str, str | None, int]]:
@@ -361,26 +386,14 @@ def test_cli_push_interrupted_by_a_signal_resumes(
     env = {"S32S_MULTIPART_CHUNKSIZE": "5MiB", "S32S_STATE_DIR": str(small_parts)}
     with FaultProxy(s3_server.url, slowdown_every=0, drop_every=0, cut_every=0, delay=0.5) as proxy:
         args = ["--endpoint-url", proxy.url, "sync", str(master), f"s3://{bucket}/data"]
-        process = subprocess.Popen(
-            [s32s_executable(), *args],
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _signal_when(process, lambda: _answered(proxy, "UploadPart"), sig)
-        assert process.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL)
-        proxy.wait_idle()
+        interrupt_cli(proxy, args, env, lambda: _answered(proxy, "UploadPart"), sig)
         (record,) = records(small_parts)
         listed = s3_client.list_parts(
             Bucket=bucket, Key="data/big.bin", UploadId=record["upload_id"]
         )
         kept = len(listed.get("Parts", []))
         assert 1 <= kept < PARTS
-        proxy.requests.clear()
-        proxy.delay = 0
-        result = run_executable(args, env=env)
-        assert result.exit_code == 0, result.stderr
+        rerun_cli(proxy, args, env)
         assert len(_answered(proxy, "UploadPart")) == PARTS - kept
         assert _answered(proxy, "CreateMultipartUpload") == []
     assert s3_client.get_object(Bucket=bucket, Key="data/big.bin")["Body"].read() == data
@@ -392,30 +405,17 @@ def test_cli_push_interrupted_by_a_signal_resumes(
 def test_cli_pull_interrupted_by_a_signal_resumes(
     s3_server: Any, s3_client: Any, bucket: str, small_parts: Path, tmp_path: Path, sig: int
 ) -> None:
-    data = os.urandom(SIZE)
-    s3_client.put_object(Bucket=bucket, Key="data/big.bin", Body=data)
+    data = put_big(s3_client, bucket)
     slave = tmp_path / "slave"
     slave.mkdir()
     env = {"S32S_MULTIPART_CHUNKSIZE": "5MiB", "S32S_STATE_DIR": str(small_parts)}
     with FaultProxy(s3_server.url, slowdown_every=0, drop_every=0, cut_every=0, delay=0.5) as proxy:
         args = ["--endpoint-url", proxy.url, "sync", f"s3://{bucket}/data", str(slave)]
-        process = subprocess.Popen(
-            [s32s_executable(), *args],
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _signal_when(process, lambda: parts_done(slave) > 0, sig)
-        assert process.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL)
-        proxy.wait_idle()
+        interrupt_cli(proxy, args, env, lambda: parts_done(slave) > 0, sig)
         assert not (slave / "big.bin").exists()
         kept = parts_done(slave)
         assert 1 <= kept < PARTS
-        proxy.requests.clear()
-        proxy.delay = 0
-        result = run_executable(args, env=env)
-        assert result.exit_code == 0, result.stderr
+        rerun_cli(proxy, args, env)
         assert len(_answered(proxy, "RangedGet")) == PARTS - kept
     assert (slave / "big.bin").read_bytes() == data
     assert partials(slave) == []
