@@ -129,7 +129,7 @@ def put_big(s3_client: Any, bucket: str = BUCKET, **metadata: str) -> bytes:
 
 
 def stored(s3_client: Any) -> bytes:
-    return bytes(stored(s3_client))
+    return bytes(s3_client.get_object(Bucket=BUCKET, Key="data/big.bin")["Body"].read())
 
 
 @pytest.fixture

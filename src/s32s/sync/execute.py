@@ -72,7 +72,9 @@ class ExecuteOptions:
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth another try: throttling, 5xx, timeouts, dropped connections."""
-    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+    # botocore's timeouts carry `response = None` (from requests): only a dict is an answer
+    response = getattr(exc, "response", None)
+    code = str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
     if code in TRANSIENT_CODES:
         return True
     name = type(exc).__name__
@@ -101,7 +103,7 @@ def describe_failure(exc: BaseException) -> str:
 
     if isinstance(exc, UnsafeKeyError):
         return str(exc)
-    if hasattr(exc, "response"):
+    if isinstance(getattr(exc, "response", None), dict):
         code = str(exc.response.get("Error", {}).get("Code", ""))  # type: ignore[attr-defined]
         if code in ("PreconditionFailed", "412"):
             return "the object was replaced during the run; it will be copied on the next run"
