@@ -125,7 +125,7 @@ def cli():
 
 @pytest.fixture
 def multipart_threshold(monkeypatch: pytest.MonkeyPatch) -> int:
-    """Files above 16 MiB go multipart, so multipart tests need not write 200 MiB files."""
+    """Files of 16 MiB or more go in parts: a fixed figure for tests, whatever the default."""
     from s32s.sync import s3
 
     threshold = 16 * s3.MiB

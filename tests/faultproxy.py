@@ -2,13 +2,18 @@
 
 For a share of requests it answers 503 SlowDown, closes the connection
 without answering, or cuts a response body in half. Which requests fail is
-decided by a counter, so runs are repeatable.
+decided by a counter, so runs are repeatable (0 turns a fault off). `delay`
+makes a slow endpoint: requests are then answered one at a time, each held
+back that many seconds (a PUT before its body is read); `in_flight` counts the
+requests being handled, and
+`requests` records what was answered: (method, path with query, Range header, status).
 """
 
 from __future__ import annotations
 
 import http.client
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -20,12 +25,22 @@ SLOWDOWN = (
 
 class FaultProxy:
     def __init__(
-        self, upstream: str, *, slowdown_every: int = 5, drop_every: int = 7, cut_every: int = 6
+        self,
+        upstream: str,
+        *,
+        slowdown_every: int = 5,
+        drop_every: int = 7,
+        cut_every: int = 6,
+        delay: float = 0.0,
     ) -> None:
         self.upstream = urlsplit(upstream)
         self.slowdown_every = slowdown_every
         self.drop_every = drop_every
         self.cut_every = cut_every
+        self.delay = delay
+        self.requests: list[tuple[str, str, str | None, int]] = []
+        self.in_flight = 0
+        self._serial = threading.Lock()
         self.counter = 0
         self.faults = {"slowdown": 0, "drop": 0, "cut": 0}
         self._lock = threading.Lock()
@@ -38,6 +53,12 @@ class FaultProxy:
         self.thread.start()
         return self
 
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Wait until no request is being handled (a dead client's last requests are done)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -47,11 +68,11 @@ class FaultProxy:
             self.counter += 1
             number = self.counter
             fault = None
-            if number % self.slowdown_every == 0:
+            if self.slowdown_every and number % self.slowdown_every == 0:
                 fault = "slowdown"
-            elif number % self.drop_every == 0:
+            elif self.drop_every and number % self.drop_every == 0:
                 fault = "drop"
-            elif method == "GET" and number % self.cut_every == 0:
+            elif method == "GET" and self.cut_every and number % self.cut_every == 0:
                 fault = "cut"
             if fault:
                 self.faults[fault] += 1
@@ -67,8 +88,26 @@ class FaultProxy:
                 pass
 
             def _relay(self) -> None:
+                with proxy._lock:
+                    proxy.in_flight += 1
+                try:
+                    if proxy.delay:  # a slow endpoint answers one request at a time
+                        with proxy._serial:
+                            self._forward()
+                    else:
+                        self._forward()
+                finally:
+                    with proxy._lock:
+                        proxy.in_flight -= 1
+
+            def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
+                if proxy.delay and self.command == "PUT":
+                    time.sleep(proxy.delay)  # before the body: a client that dies now sent nothing
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:  # the client went away mid-body
+                    self.close_connection = True
+                    return
                 fault = proxy._next_fault(self.command)
                 if fault == "drop":
                     self.close_connection = True
@@ -93,6 +132,12 @@ class FaultProxy:
                 upstream.request(self.command, self.path, body=body, headers=headers)
                 response = upstream.getresponse()
                 data = response.read()
+                if proxy.delay and self.command != "PUT":
+                    time.sleep(proxy.delay)
+                with proxy._lock:
+                    proxy.requests.append(
+                        (self.command, self.path, self.headers.get("Range"), response.status)
+                    )
                 self.send_response(response.status)
                 for key, value in response.getheaders():
                     if key.lower() not in (

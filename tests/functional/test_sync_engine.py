@@ -275,7 +275,9 @@ def test_s32s_prefix_with_folder_markers_pulls(
     backend: Any, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     if not keeps_folder_markers(request):
-        pytest.skip("S32S's markers beside files cannot exist on a server that keeps objects as files")
+        pytest.skip(
+            "S32S's markers beside files cannot exist on a server that keeps objects as files"
+        )
     factory, client = backend
     for key, body in [
         ("old/", b""),

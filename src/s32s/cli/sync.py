@@ -58,6 +58,12 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Also delete destination files matched by ignore rules (S32S's wipe).",
         ),
+        click.option(
+            "--cleanup-uploads",
+            is_flag=True,
+            help="Start large files afresh: abort the unfinished multipart uploads s32s left at "
+            "the destination and remove the partial downloads it kept, instead of resuming them.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -82,6 +88,7 @@ def build_run_options(
         delete_excluded=kwargs["delete_excluded"],
         backup_dir=Path(backup_dir).resolve() if backup_dir else None,
         sleep_after_rmdir=config.time_sleep_after_rm,
+        cleanup_uploads=kwargs.get("cleanup_uploads", False),
     )
 
 

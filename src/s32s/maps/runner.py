@@ -21,8 +21,9 @@ from s32s.sync.execute import ExecuteOptions
 from s32s.sync.ignore import IgnoreRules
 from s32s.sync.job import SyncJob
 from s32s.sync.local import LocalStore
+from s32s.sync.parts import UploadJournal
 from s32s.sync.plan import PlanOptions
-from s32s.sync.s3 import S3Store
+from s32s.sync.s3 import S3Store, check_part_settings
 from s32s.sync.safeguards import Safeguards, check_local_destination
 from s32s.sync.state import MetadataCache
 
@@ -40,12 +41,14 @@ class RunOptions:
     delete_excluded: bool = False
     backup_dir: Path | None = None
     sleep_after_rmdir: float = 0.0
+    cleanup_uploads: bool = False
 
 
 class StoreFactory:
     """Makes stores that share one S3 client and one pool for multipart parts."""
 
     def __init__(self, client_factory: Any, workers: int) -> None:
+        check_part_settings()
         self.client_factory = client_factory
         self.part_pool = ThreadPoolExecutor(
             max_workers=max(4, min(workers, 16)), thread_name_prefix="s32s-part"
@@ -55,7 +58,12 @@ class StoreFactory:
         endpoint = self.client_factory.endpoint_url
         cache = MetadataCache.for_location(endpoint, url.bucket, url.prefix)
         return S3Store(
-            url, self.client_factory.s3(), cache=cache, part_pool=self.part_pool, endpoint=endpoint
+            url,
+            self.client_factory.s3(),
+            cache=cache,
+            part_pool=self.part_pool,
+            endpoint=endpoint,
+            uploads=UploadJournal.for_endpoint(endpoint),
         )
 
     def local(self, folder: str | Path, backup_dir: Path | None = None) -> LocalStore:
@@ -82,7 +90,11 @@ def _options(
         compare=CompareOptions(checksum=run.checksum),
     )
     guards = Safeguards(allow_empty_source=run.allow_empty_source, max_delete=run.max_delete)
-    execute = ExecuteOptions(workers=run.workers, sleep_after_rmdir=run.sleep_after_rmdir)
+    execute = ExecuteOptions(
+        workers=run.workers,
+        sleep_after_rmdir=run.sleep_after_rmdir,
+        cleanup_uploads=run.cleanup_uploads,
+    )
     return plan, guards, execute
 
 

@@ -70,6 +70,10 @@ def copy_reason(source: Entry, dest: Entry | None, options: CompareOptions) -> s
             return "modification time changed"
         return None
     source_moment, dest_moment = _moment(source), _moment(dest)
-    if source_moment is not None and dest_moment is not None and is_newer(source_moment, dest_moment):
+    if (
+        source_moment is not None
+        and dest_moment is not None
+        and is_newer(source_moment, dest_moment)
+    ):
         return "newer at the source"
     return None

@@ -8,6 +8,7 @@ Report and the others go on. Deletions run only when every copy succeeded.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import random
 import threading
@@ -20,10 +21,12 @@ from typing import Any
 from s32s.sync.entries import Entry
 from s32s.sync.events import Report, Reporter
 from s32s.sync.local import FileChangedError, LocalStore, UnsafeKeyError
+from s32s.sync.parts import Interrupted
 from s32s.sync.plan import Action, Plan
 from s32s.sync.s3 import FolderMarkersUnsupported, S3Store
 
 Store = LocalStore | S3Store
+log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
 TRANSIENT_CODES = {
     "SlowDown",
@@ -38,10 +41,6 @@ TRANSIENT_CODES = {
     "503",
     "504",
 }
-
-
-class Interrupted(Exception):
-    """The run was asked to stop."""
 
 
 MAX_KEY_BYTES = 1024
@@ -68,11 +67,14 @@ class ExecuteOptions:
     server_side_copy: bool = False  # S3 → S3 on one endpoint with the same credentials
     sleep_after_rmdir: float = 0.0
     backoff_base: float = 0.2
+    cleanup_uploads: bool = False  # drop unfinished uploads / partial downloads instead of resuming
 
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth another try: throttling, 5xx, timeouts, dropped connections."""
-    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+    # botocore's timeouts carry `response = None` (from requests): only a dict is an answer
+    response = getattr(exc, "response", None)
+    code = str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
     if code in TRANSIENT_CODES:
         return True
     name = type(exc).__name__
@@ -101,7 +103,7 @@ def describe_failure(exc: BaseException) -> str:
 
     if isinstance(exc, UnsafeKeyError):
         return str(exc)
-    if hasattr(exc, "response"):
+    if isinstance(getattr(exc, "response", None), dict):
         code = str(exc.response.get("Error", {}).get("Code", ""))  # type: ignore[attr-defined]
         if code in ("PreconditionFailed", "412"):
             return "the object was replaced during the run; it will be copied on the next run"
@@ -151,7 +153,7 @@ class Executor:
         if current is None:
             raise FileNotFoundError(2, "the file vanished before it could be copied", path)
         self.dest.upload_file(
-            path, entry.key, current.size, current.mtime_ns, self.reporter.advanced
+            path, entry.key, current.size, current.mtime_ns, self.reporter.advanced, stop=self.stop
         )
         after = self.source.stat(entry.key)
         if after is None or (after.size, after.mtime_ns) != (current.size, current.mtime_ns):
@@ -161,6 +163,14 @@ class Executor:
 
     def _download(self, entry: Entry) -> None:
         assert isinstance(self.source, S3Store) and isinstance(self.dest, LocalStore)
+        if self.source.reads_in_parts(entry):
+            partial = self.dest.partial_download(entry.key)
+            mtime_ns = self.source.download_in_parts(
+                entry, partial, self.reporter.advanced, self.stop
+            )
+            self.dest.commit_partial(entry.key, partial, mtime_ns)
+            self.source.cache.record(entry.key, entry.etag, entry.size, mtime_ns)
+            return
         body, mtime_ns, etag = self.source.open_read(entry)
         # An object written by another tool records no mtime: like aws and rclone,
         # stamp its upload time, so the next run in either direction sees no change.
@@ -235,6 +245,8 @@ class Executor:
 
     def run(self, plan: Plan, report: Report) -> Report:
         started = time.monotonic()
+        if self.options.cleanup_uploads:
+            self._clean_leftovers()
         self._make_dirs(plan, report)
         self._copy_all(plan, report)
         if self.stop.is_set():
@@ -244,12 +256,24 @@ class Executor:
         else:
             self._delete_all(plan, report)
             self._remove_dirs(plan, report)
+        if not report.failed and not self.stop.is_set():
+            self._clean_leftovers()
         if isinstance(self.source, S3Store):
             self.source.cache.save()
         if isinstance(self.dest, S3Store):
             self.dest.cache.save()
         report.seconds = time.monotonic() - started
         return report
+
+    def _clean_leftovers(self) -> None:
+        """Drop what interrupted runs kept to resume (after a clean run, or first on request)."""
+        try:
+            if isinstance(self.dest, S3Store):
+                self.dest.abort_abandoned_uploads()
+            else:
+                self.dest.remove_stale_partials()
+        except Exception as exc:  # a leftover costs storage, never correctness
+            log.warning("could not clean up unfinished transfers: %s", describe_failure(exc))
 
     def _copy_all(self, plan: Plan, report: Report) -> None:
         """Copy with a bounded window of submitted files, tallying each as it finishes.

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from s32s.sync.entries import Entry
+from s32s.sync.parts import PartialDownload
 
 TEMP_SUFFIX = ".s32s-tmp"
+PARTIAL_SUFFIX = f".partial{TEMP_SUFFIX}"  # a download kept to be resumed
+PARTIAL_RECORD_SUFFIX = f".partial-state{TEMP_SUFFIX}"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -68,6 +71,7 @@ class LocalStore:
         self.root = Path(root)
         self.backup_dir = backup_dir
         self.skipped: list[tuple[str, str]] = []
+        self.partials: list[Path] = []  # kept downloads found by the last listing
         self._checked_parents: set[Path] = set()
         self._temp_numbers = itertools.count()  # next() on a count is atomic: no lock needed
 
@@ -89,6 +93,7 @@ class LocalStore:
     def list(self) -> Iterator[Entry]:
         """Every file and folder below the root (files with size and mtime)."""
         self.skipped = []
+        self.partials = []
         if not self.root.is_dir():
             return
         yield from self._walk(str(self.root), "")
@@ -103,6 +108,8 @@ class LocalStore:
         for item in items:
             key = f"{relative}{item.name}"
             if item.name.endswith(TEMP_SUFFIX):
+                if item.name.endswith(PARTIAL_SUFFIX):
+                    self.partials.append(Path(item.path))
                 continue
             try:
                 if item.is_symlink():
@@ -151,16 +158,57 @@ class LocalStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             handle.close()
-            if mtime_ns is not None:
-                os.utime(temporary, ns=(mtime_ns, mtime_ns))
-            if self.backup_dir is not None and replacing:
-                self._backup(key, target)
-            os.replace(temporary, target)
+            self._put_in_place(key, temporary, mtime_ns, replacing=replacing)
         except BaseException:
             handle.close()
             with contextlib.suppress(OSError):
                 temporary.unlink()
             raise
+
+    def _put_in_place(
+        self, key: str, temporary: Path, mtime_ns: int | None, *, replacing: bool
+    ) -> None:
+        """Give a whole temporary file its mtime and rename it over `key` (backing up the old one)."""
+        target = self.path_of(key)
+        if mtime_ns is not None:
+            os.utime(temporary, ns=(mtime_ns, mtime_ns))
+        if self.backup_dir is not None and replacing:
+            self._backup(key, target)
+        os.replace(temporary, target)
+
+    def partial_download(self, key: str) -> PartialDownload:
+        """The temporary file (and its record) a large download of `key` is written to in parts.
+
+        Unlike `atomic_writer`'s, its name is fixed, so an interrupted download
+        is found and continued by the next run (one run per destination at a
+        time: the destination lock sees to it).
+        """
+        target = self.path_of(key)
+        self._ensure_parent(target)
+        self._existing_file(target)
+        return PartialDownload(
+            target.with_name(f".{target.name}{PARTIAL_SUFFIX}"),
+            target.with_name(f".{target.name}{PARTIAL_RECORD_SUFFIX}"),
+        )
+
+    def commit_partial(self, key: str, partial: PartialDownload, mtime_ns: int | None) -> None:
+        """Rename a whole partial download into place (its parts are already on disk)."""
+        replacing = self._existing_file(self.path_of(key))
+        self._put_in_place(key, partial.data_path, mtime_ns, replacing=replacing)
+        partial.discard()
+
+    def remove_stale_partials(self) -> int:
+        """Remove the kept downloads the last listing found that no run continued."""
+        removed = 0
+        for data_path in self.partials:
+            record = data_path.with_name(
+                data_path.name[: -len(PARTIAL_SUFFIX)] + PARTIAL_RECORD_SUFFIX
+            )
+            if data_path.exists():
+                PartialDownload(data_path, record).discard()
+                removed += 1
+        self.partials = []
+        return removed
 
     @staticmethod
     def _existing_file(target: Path) -> bool:
