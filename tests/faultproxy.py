@@ -2,13 +2,15 @@
 
 For a share of requests it answers 503 SlowDown, closes the connection
 without answering, or cuts a response body in half. Which requests fail is
-decided by a counter, so runs are repeatable.
+decided by a counter, so runs are repeatable (0 turns a kind of fault off).
+`delay` holds every answer back that many seconds, as a long link does.
 """
 
 from __future__ import annotations
 
 import http.client
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -20,9 +22,18 @@ SLOWDOWN = (
 
 class FaultProxy:
     def __init__(
-        self, upstream: str, *, slowdown_every: int = 5, drop_every: int = 7, cut_every: int = 6
+        self,
+        upstream: str,
+        *,
+        slowdown_every: int = 5,
+        drop_every: int = 7,
+        cut_every: int = 6,
+        delay: float = 0.0,
     ) -> None:
         self.upstream = urlsplit(upstream)
+        self.delay = delay
+        self.in_flight = 0
+        self.most_in_flight = 0
         self.slowdown_every = slowdown_every
         self.drop_every = drop_every
         self.cut_every = cut_every
@@ -47,11 +58,11 @@ class FaultProxy:
             self.counter += 1
             number = self.counter
             fault = None
-            if number % self.slowdown_every == 0:
+            if _every(number, self.slowdown_every):
                 fault = "slowdown"
-            elif number % self.drop_every == 0:
+            elif _every(number, self.drop_every):
                 fault = "drop"
-            elif method == "GET" and number % self.cut_every == 0:
+            elif method == "GET" and _every(number, self.cut_every):
                 fault = "cut"
             if fault:
                 self.faults[fault] += 1
@@ -67,6 +78,17 @@ class FaultProxy:
                 pass
 
             def _relay(self) -> None:
+                with proxy._lock:
+                    proxy.in_flight += 1
+                    proxy.most_in_flight = max(proxy.most_in_flight, proxy.in_flight)
+                try:
+                    time.sleep(proxy.delay)
+                    self._answer()
+                finally:
+                    with proxy._lock:
+                        proxy.in_flight -= 1
+
+            def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 fault = proxy._next_fault(self.command)
@@ -119,3 +141,7 @@ class FaultProxy:
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
 
         return Handler
+
+
+def _every(number: int, period: int) -> bool:
+    return period > 0 and number % period == 0

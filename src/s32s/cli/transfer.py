@@ -21,7 +21,7 @@ def transfer_group() -> None:
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
-    help="Objects copied in parallel [default: the config's workers, else 16].",
+    help="Objects copied in parallel [default: the config's workers, else adapts to the link].",
 )
 @click.option(
     "--dry-run",
@@ -66,7 +66,7 @@ def run_command(app: App, config_path: Path, workers: int | None, dry_run: bool)
     )
     session = SyncSession(app, Config(skip_transfer_detail=False), dry_run=dry_run, yes=True)
     with ThreadPoolExecutor(
-        max_workers=max(4, min(workers, 16)), thread_name_prefix="s32s-part"
+        max_workers=max(4, min(workers or 16, 16)), thread_name_prefix="s32s-part"
     ) as parts:
         job = build_job(config, base, parts, workers)
         if dry_run:

@@ -26,14 +26,12 @@ from s32s.sync.s3 import S3Store
 from s32s.sync.safeguards import Safeguards, check_local_destination
 from s32s.sync.state import MetadataCache
 
-DEFAULT_WORKERS = 16
-
 
 @dataclass(frozen=True)
 class RunOptions:
     """The flags shared by push, pull and sync."""
 
-    workers: int = DEFAULT_WORKERS
+    workers: int | None = None  # None: adapts to the link
     checksum: bool = False
     max_delete: int | None = None
     allow_empty_source: bool = False
@@ -45,10 +43,10 @@ class RunOptions:
 class StoreFactory:
     """Makes stores that share one S3 client and one pool for multipart parts."""
 
-    def __init__(self, client_factory: Any, workers: int) -> None:
+    def __init__(self, client_factory: Any, workers: int | None) -> None:
         self.client_factory = client_factory
         self.part_pool = ThreadPoolExecutor(
-            max_workers=max(4, min(workers, 16)), thread_name_prefix="s32s-part"
+            max_workers=max(4, min(workers or 16, 16)), thread_name_prefix="s32s-part"
         )
 
     def s3(self, url: S3Url) -> S3Store:
