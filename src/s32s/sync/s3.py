@@ -144,14 +144,20 @@ class S3Store:
         return True
 
     def list(self) -> Iterator[Entry]:
-        paginator = self.client.get_paginator("list_objects_v2")
+        """Every object below the prefix in key order; large prefixes are listed in parallel."""
+        from s32s.aws.listing import list_objects
+
         self.list_requests = 0
-        for page in paginator.paginate(Bucket=self.url.bucket, Prefix=self._prefix):
-            self.list_requests += 1
-            for item in page.get("Contents", ()):
-                entry = self._entry(item)
-                if entry is not None:
-                    yield entry
+        counted = threading.Lock()
+
+        def count_page() -> None:
+            with counted:
+                self.list_requests += 1
+
+        for item in list_objects(self.client, self.url.bucket, self._prefix, on_page=count_page):
+            entry = self._entry(item)
+            if entry is not None:
+                yield entry
 
     def _entry(self, item: dict[str, Any]) -> Entry | None:
         relative = item["Key"][len(self._prefix) :]
