@@ -12,52 +12,49 @@ from tests.faultproxy import FaultProxy
 NO_FAULTS = {"slowdown_every": 0, "drop_every": 0, "cut_every": 0}
 
 
-def small_files(folder: Path, count: int) -> None:
-    folder.mkdir()
+def push_through_delay(
+    cli: Any, server: Any, tmp_path: Path, count: int, delay: float, *options: str
+) -> tuple[dict[str, Any], int]:
+    """Push `count` small files through a proxy that holds each answer back `delay` seconds.
+
+    Returns the map's JSON report and the most requests the endpoint saw at once.
+    """
+    site = tmp_path / "site"
+    site.mkdir()
     for index in range(count):
-        (folder / f"f{index:04d}.txt").write_bytes(b"%d\n" % index * 50)
+        (site / f"f{index:04d}.txt").write_bytes(b"%d\n" % index * 50)
+    with FaultProxy(server.url, delay=delay, **NO_FAULTS) as proxy:
+        result = cli(
+            "--endpoint-url", proxy.url, "--json", "sync", str(site), "s3://slow/site", *options
+        )
+        most_in_flight = proxy.most_in_flight
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)["maps"][0], most_in_flight
 
 
 def test_without_workers_a_slow_link_gets_more_requests_in_flight(
     cli: Any, s3_server: Any, s3_client: Any, tmp_path: Path
 ) -> None:
-    s3_client.create_bucket(Bucket="slowlink")
-    small_files(tmp_path / "site", 150)
-    with FaultProxy(s3_server.url, delay=0.05, **NO_FAULTS) as proxy:
-        result = cli(
-            "--endpoint-url",
-            proxy.url,
-            "--json",
-            "sync",
-            str(tmp_path / "site"),
-            "s3://slowlink/site",
-        )
-        most_in_flight = proxy.most_in_flight
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.output)["maps"][0]
+    s3_client.create_bucket(Bucket="slow")
+    report, most_in_flight = push_through_delay(cli, s3_server, tmp_path, 150, 0.05)
     assert report["copied"] == 150
     assert report["concurrency"]["mode"] == "adaptive"
     assert report["concurrency"]["peak"] > 16  # the old fixed default
     assert most_in_flight > 16  # the endpoint saw it, not just the report
-    listed = s3_client.list_objects_v2(Bucket="slowlink", Prefix="site/")
+    listed = s3_client.list_objects_v2(Bucket="slow", Prefix="site/")
     assert listed["KeyCount"] == 150
 
 
 def test_workers_pins_the_concurrency(
     cli: Any, s3_server: Any, s3_client: Any, tmp_path: Path
 ) -> None:
-    s3_client.create_bucket(Bucket="pinned")
-    small_files(tmp_path / "site", 20)
-    with FaultProxy(s3_server.url, delay=0.02, **NO_FAULTS) as proxy:
-        result = cli(
-            "--endpoint-url", proxy.url, "--json",
-            "sync", str(tmp_path / "site"), "s3://pinned/site", "--workers", "4",
-        )  # fmt: skip
-        most_in_flight = proxy.most_in_flight
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.output)["maps"][0]
+    s3_client.create_bucket(Bucket="slow")
+    report, most_in_flight = push_through_delay(
+        cli, s3_server, tmp_path, 20, 0.02, "--workers", "4"
+    )
+    assert report["copied"] == 20
     assert report["concurrency"] == {"mode": "fixed", "final": 4, "peak": 4, "max": 4}
-    assert most_in_flight <= 4 + 2  # the copies, plus the two listings made before them
+    assert most_in_flight <= 4 + 2  # the copies, plus the two listing requests made before them
 
 
 def test_throttling_answers_reach_the_watcher_even_when_botocore_retries_them(
