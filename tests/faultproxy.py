@@ -2,11 +2,12 @@
 
 For a share of requests it answers 503 SlowDown, closes the connection
 without answering, or cuts a response body in half. Which requests fail is
-decided by a counter, so runs are repeatable (0 turns a fault off). `delay`
-makes a slow endpoint: requests are then answered one at a time, each held
-back that many seconds (a PUT before its body is read); `in_flight` counts the
-requests being handled, and
-`requests` records what was answered: (method, path with query, Range header, status).
+decided by a counter, so runs are repeatable (0 turns a kind of fault off).
+`delay` holds every answer back that many seconds, as a long link does (a PUT
+before its body is read); with `serial` requests are answered one at a time,
+a slow endpoint. `in_flight` counts the requests being handled,
+`most_in_flight` the most at once, and `requests` records what was answered:
+(method, path with query, Range header, status).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class FaultProxy:
         drop_every: int = 7,
         cut_every: int = 6,
         delay: float = 0.0,
+        serial: bool = False,
     ) -> None:
         self.upstream = urlsplit(upstream)
         self.slowdown_every = slowdown_every
@@ -40,6 +42,8 @@ class FaultProxy:
         self.delay = delay
         self.requests: list[tuple[str, str, str | None, int]] = []
         self.in_flight = 0
+        self.most_in_flight = 0
+        self.serial = serial
         self._serial = threading.Lock()
         self.counter = 0
         self.faults = {"slowdown": 0, "drop": 0, "cut": 0}
@@ -68,11 +72,11 @@ class FaultProxy:
             self.counter += 1
             number = self.counter
             fault = None
-            if self.slowdown_every and number % self.slowdown_every == 0:
+            if _every(number, self.slowdown_every):
                 fault = "slowdown"
-            elif self.drop_every and number % self.drop_every == 0:
+            elif _every(number, self.drop_every):
                 fault = "drop"
-            elif method == "GET" and self.cut_every and number % self.cut_every == 0:
+            elif method == "GET" and _every(number, self.cut_every):
                 fault = "cut"
             if fault:
                 self.faults[fault] += 1
@@ -90,8 +94,9 @@ class FaultProxy:
             def _relay(self) -> None:
                 with proxy._lock:
                     proxy.in_flight += 1
+                    proxy.most_in_flight = max(proxy.most_in_flight, proxy.in_flight)
                 try:
-                    if proxy.delay:  # a slow endpoint answers one request at a time
+                    if proxy.serial:  # a slow endpoint answers one request at a time
                         with proxy._serial:
                             self._forward()
                     else:
@@ -164,3 +169,7 @@ class FaultProxy:
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
 
         return Handler
+
+
+def _every(number: int, period: int) -> bool:
+    return period > 0 and number % period == 0

@@ -384,7 +384,9 @@ def test_cli_push_interrupted_by_a_signal_resumes(
     master = tmp_path / "master"
     data = write_big(master / "big.bin")
     env = {"S32S_MULTIPART_CHUNKSIZE": "5MiB", "S32S_STATE_DIR": str(small_parts)}
-    with FaultProxy(s3_server.url, slowdown_every=0, drop_every=0, cut_every=0, delay=0.5) as proxy:
+    with FaultProxy(
+        s3_server.url, slowdown_every=0, drop_every=0, cut_every=0, delay=0.5, serial=True
+    ) as proxy:
         args = ["--endpoint-url", proxy.url, "sync", str(master), f"s3://{bucket}/data"]
         interrupt_cli(proxy, args, env, lambda: _answered(proxy, "UploadPart"), sig)
         (record,) = records(small_parts)
@@ -409,7 +411,9 @@ def test_cli_pull_interrupted_by_a_signal_resumes(
     slave = tmp_path / "slave"
     slave.mkdir()
     env = {"S32S_MULTIPART_CHUNKSIZE": "5MiB", "S32S_STATE_DIR": str(small_parts)}
-    with FaultProxy(s3_server.url, slowdown_every=0, drop_every=0, cut_every=0, delay=0.5) as proxy:
+    with FaultProxy(
+        s3_server.url, slowdown_every=0, drop_every=0, cut_every=0, delay=0.5, serial=True
+    ) as proxy:
         args = ["--endpoint-url", proxy.url, "sync", f"s3://{bucket}/data", str(slave)]
         interrupt_cli(proxy, args, env, lambda: parts_done(slave) > 0, sig)
         assert not (slave / "big.bin").exists()

@@ -34,9 +34,9 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--workers",
             type=click.IntRange(1, 256),
-            default=16,
-            show_default=True,
-            help="Files transferred in parallel (one shared connection pool).",
+            default=None,
+            help="Files transferred in parallel (one shared connection pool). "
+            "Default: adapts to the link, from 16 up to 128.",
         ),
         click.option(
             "--checksum",

@@ -31,7 +31,7 @@ def transfer_group() -> None:
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
-    help="Objects copied in parallel [default: the config's workers, else 16].",
+    help="Objects copied in parallel [default: the config's workers, else adapts to the link].",
 )
 @click.option(
     "--dry-run",
@@ -96,12 +96,11 @@ def run_command(
     --engine batch writes the plan as a Batch Operations manifest to the log
     bucket and creates one copy job (see docs/transfer.md for when to choose it).
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from s32s.aws.clients import AwsOptions
     from s32s.cli.sync import SyncSession
     from s32s.maps.ini import Config
     from s32s.snowball.batch import SnowballBatching
+    from s32s.sync.parts import part_pool
     from s32s.transfers.batch_run import note_inventory
     from s32s.transfers.config import (
         TransferLogReporter,
@@ -134,9 +133,7 @@ def run_command(
         _run_batch(app, config, base, workers, inventory, role_arn, wait, dry_run)
         return
     session = SyncSession(app, Config(skip_transfer_detail=False), dry_run=dry_run, yes=True)
-    with ThreadPoolExecutor(
-        max_workers=max(4, min(workers, 16)), thread_name_prefix="s32s-part"
-    ) as parts:
+    with part_pool(workers) as parts:
         job = build_job(config, base, parts, workers, inventory=inventory)
         _show_inventory(app, job.source)
         batching = SnowballBatching() if snowball_batch else None

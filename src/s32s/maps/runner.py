@@ -8,7 +8,6 @@ exist, master and slave maps sharing an S3 path on one machine).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,20 +20,18 @@ from s32s.sync.execute import ExecuteOptions
 from s32s.sync.ignore import IgnoreRules
 from s32s.sync.job import SyncJob
 from s32s.sync.local import LocalStore
-from s32s.sync.parts import UploadJournal
+from s32s.sync.parts import UploadJournal, part_pool
 from s32s.sync.plan import PlanOptions
 from s32s.sync.s3 import S3Store, check_part_settings
 from s32s.sync.safeguards import Safeguards, check_local_destination
 from s32s.sync.state import MetadataCache
-
-DEFAULT_WORKERS = 16
 
 
 @dataclass(frozen=True)
 class RunOptions:
     """The flags shared by push, pull and sync."""
 
-    workers: int = DEFAULT_WORKERS
+    workers: int | None = None  # None: adapts to the link
     checksum: bool = False
     max_delete: int | None = None
     allow_empty_source: bool = False
@@ -47,12 +44,10 @@ class RunOptions:
 class StoreFactory:
     """Makes stores that share one S3 client and one pool for multipart parts."""
 
-    def __init__(self, client_factory: Any, workers: int) -> None:
+    def __init__(self, client_factory: Any, workers: int | None) -> None:
         check_part_settings()
         self.client_factory = client_factory
-        self.part_pool = ThreadPoolExecutor(
-            max_workers=max(4, min(workers, 16)), thread_name_prefix="s32s-part"
-        )
+        self.part_pool = part_pool(workers)
 
     def s3(self, url: S3Url) -> S3Store:
         endpoint = self.client_factory.endpoint_url

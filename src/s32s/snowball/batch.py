@@ -192,7 +192,7 @@ def run_archives(
     report: Report,
     reporter: Reporter | None = None,
     *,
-    workers: int = 4,
+    workers: int | None = 4,
     stop: threading.Event | None = None,
 ) -> None:
     """Upload the archives (several at once); every member succeeds or fails with its archive."""
@@ -222,7 +222,7 @@ def run_archives(
         for action in archive.actions:
             reporter.finished(action, None)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, 8))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(workers or 8, 8))) as pool:
         list(pool.map(one, archives))
 
 

@@ -13,11 +13,12 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from s32s.sync.concurrency import ConcurrencyController, controller_for
 from s32s.sync.entries import Entry
 from s32s.sync.events import Report, Reporter
 from s32s.sync.local import FileChangedError, LocalStore, UnsafeKeyError
@@ -62,7 +63,7 @@ def check_s3_key(key: str) -> None:
 
 @dataclass(frozen=True)
 class ExecuteOptions:
-    workers: int = 16
+    workers: int | None = None  # None: concurrency adapts to the link (sync/concurrency.py)
     attempts: int = 4
     server_side_copy: bool = False  # S3 → S3 on one endpoint with the same credentials
     sleep_after_rmdir: float = 0.0
@@ -96,6 +97,16 @@ def is_transient(exc: BaseException) -> bool:
     return name in transient_names or isinstance(
         exc, ConnectionError | TimeoutError | FileChangedError
     )
+
+
+def is_throttling(exc: BaseException) -> bool:
+    """The endpoint asked for fewer requests (SlowDown, 503, 429)."""
+    from s32s.aws.clients import THROTTLING_CODES
+
+    response = getattr(exc, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in THROTTLING_CODES or code in ("503", "429") or status in (429, 503)
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -132,6 +143,7 @@ class Executor:
         self.options = options
         self.reporter = reporter
         self.stop = stop or threading.Event()
+        self.concurrency = controller_for(options.workers)
         self._copy = self._pick_copier()
 
     # the copy operation for this pair of stores -----------------------------------
@@ -225,6 +237,8 @@ class Executor:
             except Exception as exc:
                 if attempt == self.options.attempts or not is_transient(exc) or self.stop.is_set():
                     raise
+                if is_throttling(exc):
+                    self.concurrency.throttled()
                 delay = self.options.backoff_base * (2 ** (attempt - 1))
                 time.sleep(delay * (0.5 + random.random()))
 
@@ -232,6 +246,7 @@ class Executor:
         if self.stop.is_set():
             return "not started: the run was interrupted"
         self.reporter.started(action)
+        started = time.monotonic()
         try:
             self._with_retries(action)
         except Interrupted:
@@ -240,6 +255,7 @@ class Executor:
             error = describe_failure(exc)
         else:
             error = None
+        self.concurrency.completed(time.monotonic() - started, action.size)
         self.reporter.finished(action, error)
         return error
 
@@ -262,6 +278,16 @@ class Executor:
             self.source.cache.save()
         if isinstance(self.dest, S3Store):
             self.dest.cache.save()
+        summary = self.concurrency.summary()
+        report.concurrency = summary.to_dict()
+        if plan.copies:
+            log.info(
+                "Copied with %s concurrency: up to %d transfers at once, %d at the end (max %d).",
+                summary.mode,
+                summary.peak,
+                summary.final,
+                summary.maximum,
+            )
         report.seconds = time.monotonic() - started
         return report
 
@@ -276,7 +302,7 @@ class Executor:
             log.warning("could not clean up unfinished transfers: %s", describe_failure(exc))
 
     def _copy_all(self, plan: Plan, report: Report) -> None:
-        """Copy with a bounded window of submitted files, tallying each as it finishes.
+        """Copy with as many files in flight as the controller allows, tallying each as it finishes.
 
         Finished futures arrive on a queue: waiting on the whole window for
         every completion would cost a lock per pending future each time.
@@ -284,15 +310,18 @@ class Executor:
         if not plan.copies:
             return
         finished: queue.SimpleQueue[Future[str | None]] = queue.SimpleQueue()
-        with ThreadPoolExecutor(
-            max_workers=self.options.workers, thread_name_prefix="s32s-copy"
-        ) as pool:
+        controller = self.concurrency
+        with (
+            ThreadPoolExecutor(
+                max_workers=controller.maximum, thread_name_prefix="s32s-copy"
+            ) as pool,
+            self._watching_throttling(controller),
+        ):
             pending: dict[Future[str | None], Action] = {}
             actions = iter(plan.copies)
-            window = self.options.workers * 4
             try:
                 while True:
-                    while len(pending) < window and not self.stop.is_set():
+                    while len(pending) < controller.limit and not self.stop.is_set():
                         action = next(actions, None)
                         if action is None:
                             break
@@ -312,6 +341,26 @@ class Executor:
                     if not future.cancelled():
                         self._tally(action, future.result(), report)
                 raise
+
+    @contextlib.contextmanager
+    def _watching_throttling(self, controller: ConcurrencyController) -> Iterator[None]:
+        """Tell the controller of every throttled attempt, including those botocore retries."""
+        if not controller.adaptive:
+            yield
+            return
+        from s32s.aws.clients import watch_throttling
+
+        clients = {
+            id(store.client): store.client
+            for store in (self.source, self.dest)
+            if isinstance(store, S3Store)
+        }
+        stops = [watch_throttling(client, controller.throttled) for client in clients.values()]
+        try:
+            yield
+        finally:
+            for stop_watching in stops:
+                stop_watching()
 
     @staticmethod
     def _tally(action: Action, error: str | None, report: Report) -> None:

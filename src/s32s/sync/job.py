@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from s32s.sync.checksum import local_etag_like
+from s32s.sync.concurrency import DEFAULT_START, pool_size
 from s32s.sync.entries import Entry
 from s32s.sync.events import NullReporter, Report, Reporter
 from s32s.sync.execute import ExecuteOptions, describe_failure, run_plan
@@ -128,7 +129,8 @@ def _resolve(
     local_updates: dict[str, Entry] = {}
     remote_updates: dict[str, Entry] = {}
     unresolved: list[Entry] = []
-    with ThreadPoolExecutor(max_workers=job.execute_options.workers) as pool:
+    # Hashing reads whole parts into memory: a modest pool. HEADs only wait: a wide one.
+    with ThreadPoolExecutor(max_workers=job.execute_options.workers or DEFAULT_START) as pool:
         for (local, remote), hashed in zip(pairs, pool.map(hash_local, pairs), strict=True):
             if compare.checksum:
                 if hashed is not None:
@@ -142,8 +144,10 @@ def _resolve(
                 local_updates[local.key] = hashed  # a plain MD5 that differs: the content changed
             else:
                 unresolved.append(remote)
-        for entry in pool.map(s3_store.head, unresolved):
-            remote_updates[entry.key] = entry
+    if unresolved:
+        with ThreadPoolExecutor(max_workers=pool_size(job.execute_options.workers)) as pool:
+            for entry in pool.map(s3_store.head, unresolved):
+                remote_updates[entry.key] = entry
     new_local = [local_updates.get(e.key, e) for e in local_entries]
     new_remote = [remote_updates.get(e.key, e) for e in remote_entries]
     source, dest = (new_local, new_remote) if local_is_source else (new_remote, new_local)

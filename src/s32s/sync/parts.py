@@ -32,7 +32,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,6 +193,17 @@ def run_parts(
         wait(pending)
         raise
     return results
+
+
+def part_pool(workers: int | None) -> ThreadPoolExecutor:
+    """The pool that sends and fetches the parts of large files, shared by a run's files.
+
+    Up to 16 parts in flight: enough to fill a long link with one large file,
+    few enough that parts never starve the pool of whole small files.
+    """
+    return ThreadPoolExecutor(
+        max_workers=max(4, min(workers or 16, 16)), thread_name_prefix="s32s-part"
+    )
 
 
 def pool_width(pool: Executor | None) -> int:

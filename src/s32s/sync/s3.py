@@ -188,29 +188,34 @@ class S3Store:
         return True
 
     def list(self) -> Iterator[Entry]:
-        """Every file and folder below the prefix.
+        """Every file and folder below the prefix, in key order; large prefixes are listed in parallel.
 
         A key ending in `/` is a folder marker. A 0-byte object without the
         slash is a folder when other keys lie below it (servers that keep
         objects as files list an empty folder that way), else an empty file;
         such objects are held back until the listing shows which.
         """
-        paginator = self.client.get_paginator("list_objects_v2")
+        from s32s.aws.listing import list_objects
+
         self.list_requests = 0
+        counted = threading.Lock()
+
+        def count_page() -> None:
+            with counted:
+                self.list_requests += 1
+
         empty: dict[str, dict[str, Any]] = {}
         folders: set[str] = set()
-        for page in paginator.paginate(Bucket=self.url.bucket, Prefix=self._prefix):
-            self.list_requests += 1
-            for item in page.get("Contents", ()):
-                key = item["Key"]
-                if empty:
-                    folders.update(p for p in parent_dirs(key) if p in empty)
-                if item.get("Size") == 0 and not key.endswith("/"):
-                    empty[key] = item
-                    continue
-                entry = self._entry(item)
-                if entry is not None:
-                    yield entry
+        for item in list_objects(self.client, self.url.bucket, self._prefix, on_page=count_page):
+            key = item["Key"]
+            if empty:
+                folders.update(p for p in parent_dirs(key) if p in empty)
+            if item.get("Size") == 0 and not key.endswith("/"):
+                empty[key] = item
+                continue
+            entry = self._entry(item)
+            if entry is not None:
+                yield entry
         for key, item in empty.items():
             entry = self._entry({**item, "Key": f"{key}/"} if key in folders else item)
             if entry is not None:

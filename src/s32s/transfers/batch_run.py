@@ -414,11 +414,10 @@ def batch_transfer(
     locked for the run as with the local engine. Without `options.wait` the
     log is left `Running` with the job's id: the job goes on inside AWS.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from s32s.aws.clients import aws_errors
     from s32s.sync.job import prepare
     from s32s.sync.lock import destination_lock
+    from s32s.sync.parts import part_pool
     from s32s.transfers.config import (
         build_job,
         log_factory,
@@ -430,7 +429,7 @@ def batch_transfer(
     clients = clients or BatchClients.for_config(config, base)
     sides = check_batch(config, clients, options)
     workers = workers or config.workers
-    with ThreadPoolExecutor(max_workers=max(4, min(workers, 16))) as parts:
+    with part_pool(workers) as parts:
         job = build_job(config, base, parts, workers, inventory=inventory)
         with (
             aws_errors(bucket=config.src.bucket),

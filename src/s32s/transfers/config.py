@@ -7,7 +7,7 @@ The config keeps the format of `s3_transfer.py`::
            access_key: ${SRC_KEY}, secret_access_key: ${SRC_SECRET}}   # or profile: name
     dst:  {bucket: b2, bucket_prefix: copy/, region: snow, endpoint_urls: [https://192.168.1.50:8443]}
     log:  {local_directory: ./logs, bucket: logs, bucket_prefix: transfers}
-    workers: 16
+    workers: 16                     # optional: without it, concurrency adapts to the link
 
 The transfer itself is the sync engine's S3 → S3 job: it copies what is
 missing at the destination or differs in size or (comparable) ETag, never
@@ -30,6 +30,7 @@ from s32s.aws.clients import AwsOptions, ClientFactory
 from s32s.errors import ConfigError
 from s32s.paths import S3Url
 from s32s.sync.compare import CompareOptions
+from s32s.sync.concurrency import pool_size
 from s32s.sync.execute import ExecuteOptions
 from s32s.sync.job import SyncJob
 from s32s.sync.plan import Action, Plan, PlanOptions
@@ -53,7 +54,6 @@ _SIDE_KEYS = {
 }
 _LOG_KEYS = _SIDE_KEYS | {"local_directory"}
 _TOP_KEYS = {"src", "dst", "log", "workers"}
-DEFAULT_WORKERS = 16
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,9 @@ class Side:
     def credentials_id(self) -> tuple[str | None, ...]:
         return (self.profile, self.access_key, self.secret_key, self.session_token)
 
-    def factory(self, base: AwsOptions, endpoint_url: str | None, workers: int) -> ClientFactory:
+    def factory(
+        self, base: AwsOptions, endpoint_url: str | None, workers: int | None
+    ) -> ClientFactory:
         options = AwsOptions(
             profile=self.profile
             if self.profile
@@ -95,7 +97,7 @@ class Side:
             max_attempts=3 if len(self.endpoint_urls) > 1 else base.max_attempts,
             connect_timeout=5.0 if len(self.endpoint_urls) > 1 else base.connect_timeout,
         )
-        return ClientFactory(options.with_pool(workers + 4))
+        return ClientFactory(options.with_pool(pool_size(workers) + 4))
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ class TransferConfig:
     dst: Side
     log_directory: Path | None
     log_side: Side | None
-    workers: int
+    workers: int | None  # None: concurrency adapts to the link
     warnings: tuple[str, ...] = ()
 
 
@@ -231,8 +233,10 @@ def load_transfer_config(path: Path) -> TransferConfig:
             log_side = None
     if log_directory is None and log_side is None:
         log_directory = (Path.cwd() / "logs").resolve()
-    workers = data.get("workers", DEFAULT_WORKERS)
-    if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 256:
+    workers = data.get("workers")
+    if workers is not None and (
+        not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 256
+    ):
         raise ConfigError(f"{path}: workers must be a whole number from 1 to 256, not {workers!r}.")
     if src.url == dst.url and src.endpoint_urls == dst.endpoint_urls:
         raise ConfigError(f"{path}: src and dst are the same bucket and prefix.")
@@ -241,7 +245,7 @@ def load_transfer_config(path: Path) -> TransferConfig:
     )
 
 
-def _client_for(side: Side, base: AwsOptions, workers: int) -> Any:
+def _client_for(side: Side, base: AwsOptions, workers: int | None) -> Any:
     if len(side.endpoint_urls) <= 1:
         endpoint = side.endpoint_urls[0] if side.endpoint_urls else None
         return side.factory(base, endpoint, workers).s3()
@@ -297,8 +301,11 @@ def build_job(
     )
 
 
-def new_log(config: TransferConfig, workers: int) -> TransferLog:
-    return TransferLog(src=config.src.log_side(), dst=config.dst.log_side(), max_workers=workers)
+def new_log(config: TransferConfig, workers: int | None) -> TransferLog:
+    """The run's log; `max_workers` is the most objects the run may copy at once."""
+    return TransferLog(
+        src=config.src.log_side(), dst=config.dst.log_side(), max_workers=pool_size(workers)
+    )
 
 
 def log_target(config: TransferConfig) -> S3LogTarget | None:
