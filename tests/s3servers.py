@@ -78,9 +78,6 @@ class RcloneServer:
                 f"127.0.0.1:{self.port}",
                 "--auth-key",
                 f"{TEST_KEY},{TEST_SECRET}",
-                # The tests change the folder between runs; never serve a stale listing.
-                "--dir-cache-time",
-                "0s",
                 "--config",
                 str(self.root / "rclone.conf"),
                 str(self.data),
@@ -101,13 +98,6 @@ class RcloneServer:
                     self.stop()
                     raise RuntimeError(f"rclone serve s3 did not start on {self.url}") from None
                 time.sleep(0.05)
-
-    def reset(self) -> None:
-        for child in self.data.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
