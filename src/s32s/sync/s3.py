@@ -15,6 +15,7 @@ from s32s.paths import S3Url
 from s32s.sync.entries import MTIME_METADATA_KEY, Entry, format_mtime, parse_mtime
 from s32s.sync.local import FileChangedError
 from s32s.sync.state import MetadataCache
+from s32s.sync.store import Opened, ProgressCallback
 
 MiB = 1024 * 1024
 # Below this a file goes in one PUT (rclone's default cutoff): fewer requests,
@@ -25,8 +26,6 @@ SMALL_BODY = 1 * MiB  # files up to this size are read whole, checked, and sent 
 MAX_PARTS = 10_000
 MAX_SINGLE_COPY = 5 * 1024 * MiB
 DELETE_BATCH = 1000
-
-ProgressCallback = Callable[[int], None]
 
 # Parts read from a stream (S3 → S3 across endpoints) are held in memory until
 # sent; at most this many exist at once in the whole process.
@@ -108,7 +107,8 @@ class S3Store:
     completed only when every part arrived and aborted otherwise.
     """
 
-    kind = "s3"
+    lists_mtimes = False
+    implicit_folders = True
 
     def __init__(
         self,
@@ -125,6 +125,7 @@ class S3Store:
         self.cache = cache if cache is not None else MetadataCache(None)
         self.part_pool = part_pool
         self.list_requests = 0
+        self.skipped: list[tuple[str, str]] = []
         self._prefix = url.key_prefix()
 
     def __str__(self) -> str:
@@ -139,8 +140,10 @@ class S3Store:
 
     # listing ---------------------------------------------------------------
     def exists(self) -> bool:
-        """True when the bucket exists (raises for access problems)."""
-        self.client.head_bucket(Bucket=self.url.bucket)
+        """Always True: a prefix with nothing below it is an empty folder, not a missing one.
+
+        (A missing bucket fails the listing with a clear error.)
+        """
         return True
 
     def list(self) -> Iterator[Entry]:
@@ -360,8 +363,36 @@ class S3Store:
                 Bucket=self.url.bucket, Key=object_key, UploadId=upload_id
             )
 
-    def put_folder_marker(self, key: str) -> None:
+    def make_folder(self, key: str) -> None:
+        """A folder marker `key/` (S3 has no folders; an empty one needs a marker to exist)."""
         self.client.put_object(Bucket=self.url.bucket, Key=f"{self.object_key(key)}/", Body=b"")
+
+    def remove_folders(self, keys: list[str]) -> int:
+        failures = self.delete_many([f"{key}/" for key in keys]) if keys else {}
+        return len(keys) - len(failures)
+
+    def write(
+        self,
+        key: str,
+        body: BinaryIO,
+        size: int,
+        mtime_ns: int | None,
+        on_bytes: ProgressCallback | None = None,
+    ) -> None:
+        self.upload_stream(body, key, size, mtime_ns, on_bytes)
+
+    # comparing -------------------------------------------------------------
+    def content_etag(self, entry: Entry, like: str) -> str | None:
+        return None  # hashing an object would mean downloading it
+
+    def read_metadata(self, entry: Entry) -> Entry:
+        return self.head(entry)
+
+    def record_seen(self, key: str, etag: str | None, size: int, mtime_ns: int | None) -> None:
+        self.cache.record(key, etag, size, mtime_ns)
+
+    def save_seen(self) -> None:
+        self.cache.save()
 
     def copy_from(
         self, source: S3Store, entry: Entry, on_bytes: ProgressCallback | None = None
@@ -406,11 +437,12 @@ class S3Store:
         return str(response.get("ETag", "")).strip('"')
 
     # reading ---------------------------------------------------------------
-    def open_read(self, entry: Entry) -> tuple[BinaryIO, int | None, str | None]:
+    def open_read(self, entry: Entry) -> Opened:
         """A streaming body, the recorded mtime, and the ETag of the object being read.
 
         `IfMatch` pins the version listed: an object replaced since the listing
-        fails with PreconditionFailed instead of mixing two versions.
+        fails with PreconditionFailed instead of mixing two versions. The
+        metadata the GET returned is remembered, so the next run needs no HEAD.
         """
         arguments: dict[str, Any] = {"Bucket": self.url.bucket, "Key": self.object_key(entry.key)}
         if entry.etag:
@@ -418,7 +450,8 @@ class S3Store:
         response = self.client.get_object(**arguments)
         mtime_ns = parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY))
         etag = response.get("ETag", "").strip('"') or entry.etag
-        return response["Body"], mtime_ns, etag
+        self.cache.record(entry.key, etag, entry.size, mtime_ns)
+        return Opened(response["Body"], mtime_ns, etag)
 
     # deleting --------------------------------------------------------------
     def delete_many(self, keys: list[str]) -> dict[str, str]:
