@@ -235,7 +235,8 @@ def run_maps(
     options = build_run_options(app, config, kwargs, backup_dir)
     session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
     factory = app.client_factory(options.workers)
-    with StoreFactory(factory, options.workers) as stores:
+    pause = options.sleep_after_rmdir
+    with StoreFactory(factory, options.workers, pause_after_rmdir=pause) as stores:
         for pathmap in selected:
             session.run_job(job_for_map(pathmap, mode, stores, options))
     session.finish()
@@ -360,7 +361,9 @@ def sync_command(
     config = app.load_config(required=False)
     options = build_run_options(app, config, kwargs, backup_dir)
     session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
-    with StoreFactory(app.client_factory(options.workers), options.workers) as stores:
+    factory = app.client_factory(options.workers)
+    pause = options.sleep_after_rmdir
+    with StoreFactory(factory, options.workers, pause_after_rmdir=pause) as stores:
         job = job_for_paths(
             source, destination, stores, options, delete=delete, ignore=ignore_rules
         )

@@ -8,7 +8,7 @@ exist, master and slave maps sharing an S3 path on one machine).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,12 @@ class RunOptions:
 class StoreFactory:
     """Makes stores that share one S3 client and one pool for multipart parts."""
 
-    def __init__(self, client_factory: Any, workers: int | None) -> None:
+    def __init__(
+        self, client_factory: Any, workers: int | None, *, pause_after_rmdir: float = 0.0
+    ) -> None:
         check_part_settings()
         self.client_factory = client_factory
+        self.pause_after_rmdir = pause_after_rmdir
         self.part_pool = part_pool(workers)
 
     def s3(self, url: S3Url) -> S3Store:
@@ -62,7 +65,9 @@ class StoreFactory:
         )
 
     def local(self, folder: str | Path, backup_dir: Path | None = None) -> LocalStore:
-        return LocalStore(Path(folder), backup_dir=backup_dir)
+        return LocalStore(
+            Path(folder), backup_dir=backup_dir, pause_after_rmdir=self.pause_after_rmdir
+        )
 
     def close(self) -> None:
         self.part_pool.shutdown(wait=True)
@@ -85,11 +90,7 @@ def _options(
         compare=CompareOptions(checksum=run.checksum),
     )
     guards = Safeguards(allow_empty_source=run.allow_empty_source, max_delete=run.max_delete)
-    execute = ExecuteOptions(
-        workers=run.workers,
-        sleep_after_rmdir=run.sleep_after_rmdir,
-        cleanup_uploads=run.cleanup_uploads,
-    )
+    execute = ExecuteOptions(workers=run.workers, cleanup_uploads=run.cleanup_uploads)
     return plan, guards, execute
 
 
@@ -137,16 +138,14 @@ def job_for_paths(
         return stores.local(folder, backup_dir=run.backup_dir if is_dest else None)
 
     source, dest = make(source_text, False), make(dest_text, True)
-    if isinstance(source, LocalStore) and not source.exists():
-        raise ConfigError(f"The source folder {source.root} does not exist.")
+    if not source.exists():
+        raise ConfigError(f"The source folder {source} does not exist.")
     if str(source) == str(dest):
         raise ConfigError("The source and the destination are the same place.")
     plan, guards, execute = _options(None, IgnoreRules(ignore), delete, run)
-    job = SyncJob("sync", source, dest, plan, guards, execute)
-    if isinstance(source, S3Store) and isinstance(dest, S3Store):
-        execute_options = ExecuteOptions(workers=run.workers, server_side_copy=True)
-        job.execute_options = execute_options
-    return job
+    # Both sides here use one client: S3 → S3 may copy server-side (the copier decides).
+    execute = replace(execute, server_side_copy=True)
+    return SyncJob("sync", source, dest, plan, guards, execute)
 
 
 def check_no_shared_s3_paths(master_maps: list[PathMap], slave_maps: list[PathMap]) -> None:

@@ -39,9 +39,9 @@ from typing import Any, BinaryIO
 from s32s.errors import ConfigError
 from s32s.sync.entries import Entry, format_mtime
 from s32s.sync.events import NullReporter, Report, Reporter
-from s32s.sync.local import LocalStore
 from s32s.sync.plan import Action
 from s32s.sync.s3 import FileSlice, S3Store
+from s32s.sync.store import Store
 
 MB = 1000 * 1000
 GiB = 1024 * 1024 * 1024
@@ -132,14 +132,11 @@ def archive_of(archives: list[Archive], dest: S3Store) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- writing
-def _open_source(source: Any, action: Action) -> tuple[BinaryIO, int | None]:
+def _open_source(source: Store, action: Action) -> tuple[BinaryIO, int | None]:
     """A reader for one member and its mtime (ns), from a folder or a bucket."""
-    if isinstance(source, LocalStore):
-        entry = action.source
-        return source.open_read(action.key), entry.mtime_ns if entry else None
     entry = action.source or Entry(action.key, size=action.size)
-    body, mtime_ns, _ = source.open_read(entry)
-    return body, mtime_ns if mtime_ns is not None else entry.mtime_ns
+    opened = source.open_read(entry)
+    return opened.body, opened.mtime_ns if opened.mtime_ns is not None else entry.mtime_ns
 
 
 def write_archive(source: Any, dest: S3Store, archive: Archive, out: BinaryIO) -> dict[str, Any]:

@@ -8,6 +8,7 @@ Report and the others go on. Deletions run only when every copy succeeded.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import queue
 import random
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import BinaryIO, cast
 
 from s32s.sync.concurrency import ConcurrencyController, controller_for
 from s32s.sync.entries import Entry
@@ -25,10 +26,9 @@ from s32s.sync.local import FileChangedError, LocalStore, UnsafeKeyError
 from s32s.sync.parts import Interrupted
 from s32s.sync.plan import Action, Plan
 from s32s.sync.s3 import FolderMarkersUnsupported, S3Store
+from s32s.sync.store import Store
 
-Store = LocalStore | S3Store
 log = logging.getLogger(__name__)
-CHUNK = 1024 * 1024
 TRANSIENT_CODES = {
     "SlowDown",
     "ServiceUnavailable",
@@ -66,7 +66,6 @@ class ExecuteOptions:
     workers: int | None = None  # None: concurrency adapts to the link (sync/concurrency.py)
     attempts: int = 4
     server_side_copy: bool = False  # S3 → S3 on one endpoint with the same credentials
-    sleep_after_rmdir: float = 0.0
     backoff_base: float = 0.2
     cleanup_uploads: bool = False  # drop unfinished uploads / partial downloads instead of resuming
 
@@ -127,6 +126,113 @@ def describe_failure(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+Copier = Callable[[Entry], None]
+
+
+def pick_copier(
+    source: Store,
+    dest: Store,
+    options: ExecuteOptions,
+    reporter: Reporter,
+    stop: threading.Event,
+) -> Copier:
+    """The copy operation for this pair of stores: the one place that asks what they are.
+
+    Local → S3 uploads from the file (parts read from disk in parallel); S3 →
+    S3 on one endpoint copies server-side when allowed; every other pair
+    streams from the source's `open_read` into the destination's `write`.
+    """
+    if isinstance(source, LocalStore) and isinstance(dest, S3Store):
+        return functools.partial(_upload, source, dest, reporter, stop)
+    if isinstance(source, S3Store) and isinstance(dest, LocalStore):
+        return functools.partial(_download, source, dest, reporter, stop)
+    if isinstance(source, S3Store) and isinstance(dest, S3Store) and options.server_side_copy:
+        return functools.partial(_server_copy, source, dest, reporter)
+    return functools.partial(_stream_copy, source, dest, reporter, stop)
+
+
+def _upload(
+    source: LocalStore, dest: S3Store, reporter: Reporter, stop: threading.Event, entry: Entry
+) -> None:
+    check_s3_key(dest.object_key(entry.key))
+    path = str(source.path_of(entry.key))
+    current = source.stat(entry.key)
+    if current is None:
+        raise FileNotFoundError(2, "the file vanished before it could be copied", path)
+    dest.upload_file(path, entry.key, current.size, current.mtime_ns, reporter.advanced, stop=stop)
+    after = source.stat(entry.key)
+    if after is None or (after.size, after.mtime_ns) != (current.size, current.mtime_ns):
+        raise FileChangedError(
+            "the file kept changing while it was uploaded; it will be copied on the next run"
+        )
+
+
+def _download(
+    source: S3Store, dest: LocalStore, reporter: Reporter, stop: threading.Event, entry: Entry
+) -> None:
+    """S3 → disk: large objects as parallel ranged GETs into a kept partial file.
+
+    An object written by another tool records no mtime: like aws and rclone,
+    its upload time is stamped on the file, so the next run in either
+    direction sees no change.
+    """
+    if not source.reads_in_parts(entry):
+        _stream_copy(source, dest, reporter, stop, entry, stamp_upload_time=True)
+        return
+    partial = dest.partial_download(entry.key)
+    mtime_ns = source.download_in_parts(entry, partial, reporter.advanced, stop)
+    stamp = mtime_ns if mtime_ns is not None else entry.modified_ns
+    dest.commit_partial(entry.key, partial, stamp)
+    source.record_seen(entry.key, entry.etag, entry.size, mtime_ns)
+
+
+def _server_copy(source: S3Store, dest: S3Store, reporter: Reporter, entry: Entry) -> None:
+    dest.copy_from(source, entry, reporter.advanced)
+
+
+class _Watched:
+    """A body that stops when the run is asked to, and counts what passed for the progress."""
+
+    def __init__(self, body: BinaryIO, stop: threading.Event) -> None:
+        self.body = body
+        self.stop = stop
+
+    def read(self, amount: int = -1) -> bytes:
+        if self.stop.is_set():
+            raise Interrupted()
+        return self.body.read(amount)
+
+
+def _stream_copy(
+    source: Store,
+    dest: Store,
+    reporter: Reporter,
+    stop: threading.Event,
+    entry: Entry,
+    *,
+    stamp_upload_time: bool = False,
+) -> None:
+    opened = source.open_read(entry)
+    mtime_ns = opened.mtime_ns
+    if mtime_ns is None and stamp_upload_time:
+        mtime_ns = entry.modified_ns
+    sent = 0
+
+    def advanced(byte_count: int) -> None:
+        nonlocal sent
+        sent += byte_count
+        reporter.advanced(byte_count)
+
+    try:
+        body = cast(BinaryIO, _Watched(opened.body, stop))
+        dest.write(entry.key, body, entry.size, mtime_ns, advanced)
+    except BaseException:
+        reporter.advanced(-sent)  # a failed copy takes back the bytes it counted
+        raise
+    finally:
+        opened.body.close()
+
+
 class Executor:
     """Carries out one plan between two stores."""
 
@@ -144,88 +250,7 @@ class Executor:
         self.reporter = reporter
         self.stop = stop or threading.Event()
         self.concurrency = controller_for(options.workers)
-        self._copy = self._pick_copier()
-
-    # the copy operation for this pair of stores -----------------------------------
-    def _pick_copier(self) -> Callable[[Entry], None]:
-        source, dest = self.source, self.dest
-        if isinstance(source, LocalStore) and isinstance(dest, S3Store):
-            return self._upload
-        if isinstance(source, S3Store) and isinstance(dest, LocalStore):
-            return self._download
-        if isinstance(source, S3Store) and isinstance(dest, S3Store):
-            return self._server_copy if self.options.server_side_copy else self._stream_copy
-        return self._local_copy
-
-    def _upload(self, entry: Entry) -> None:
-        assert isinstance(self.source, LocalStore) and isinstance(self.dest, S3Store)
-        check_s3_key(self.dest.object_key(entry.key))
-        path = str(self.source.path_of(entry.key))
-        current = self.source.stat(entry.key)
-        if current is None:
-            raise FileNotFoundError(2, "the file vanished before it could be copied", path)
-        self.dest.upload_file(
-            path, entry.key, current.size, current.mtime_ns, self.reporter.advanced, stop=self.stop
-        )
-        after = self.source.stat(entry.key)
-        if after is None or (after.size, after.mtime_ns) != (current.size, current.mtime_ns):
-            raise FileChangedError(
-                "the file kept changing while it was uploaded; it will be copied on the next run"
-            )
-
-    def _download(self, entry: Entry) -> None:
-        assert isinstance(self.source, S3Store) and isinstance(self.dest, LocalStore)
-        if self.source.reads_in_parts(entry):
-            partial = self.dest.partial_download(entry.key)
-            mtime_ns = self.source.download_in_parts(
-                entry, partial, self.reporter.advanced, self.stop
-            )
-            self.dest.commit_partial(entry.key, partial, mtime_ns)
-            self.source.cache.record(entry.key, entry.etag, entry.size, mtime_ns)
-            return
-        body, mtime_ns, etag = self.source.open_read(entry)
-        # An object written by another tool records no mtime: like aws and rclone,
-        # stamp its upload time, so the next run in either direction sees no change.
-        stamp = mtime_ns if mtime_ns is not None else entry.modified_ns
-        received = 0
-        try:
-            with self.dest.atomic_writer(entry.key, stamp) as handle:
-                for chunk in body.iter_chunks(CHUNK):
-                    if self.stop.is_set():
-                        raise Interrupted()
-                    handle.write(chunk)
-                    received += len(chunk)
-                    self.reporter.advanced(len(chunk))
-                if received != entry.size:
-                    raise OSError(f"received {received} of {entry.size} bytes")
-        except BaseException:
-            self.reporter.advanced(-received)
-            raise
-        finally:
-            body.close()
-        self.source.cache.record(entry.key, etag, entry.size, mtime_ns)
-
-    def _server_copy(self, entry: Entry) -> None:
-        assert isinstance(self.source, S3Store) and isinstance(self.dest, S3Store)
-        self.dest.copy_from(self.source, entry, self.reporter.advanced)
-
-    def _stream_copy(self, entry: Entry) -> None:
-        assert isinstance(self.source, S3Store) and isinstance(self.dest, S3Store)
-        body, mtime_ns, _ = self.source.open_read(entry)
-        try:
-            self.dest.upload_stream(body, entry.key, entry.size, mtime_ns, self.reporter.advanced)
-        finally:
-            body.close()
-
-    def _local_copy(self, entry: Entry) -> None:
-        assert isinstance(self.source, LocalStore) and isinstance(self.dest, LocalStore)
-        with (
-            self.source.open_read(entry.key) as reader,
-            self.dest.atomic_writer(entry.key, entry.mtime_ns) as out,
-        ):
-            while chunk := reader.read(CHUNK):
-                out.write(chunk)
-                self.reporter.advanced(len(chunk))
+        self._copy = pick_copier(source, dest, options, reporter, self.stop)
 
     # running ---------------------------------------------------------------
     def _with_retries(self, action: Action) -> None:
@@ -274,10 +299,8 @@ class Executor:
             self._remove_dirs(plan, report)
         if not report.failed and not self.stop.is_set():
             self._clean_leftovers()
-        if isinstance(self.source, S3Store):
-            self.source.cache.save()
-        if isinstance(self.dest, S3Store):
-            self.dest.cache.save()
+        self.source.save_seen()
+        self.dest.save_seen()
         summary = self.concurrency.summary()
         report.concurrency = summary.to_dict()
         if plan.copies:
@@ -294,10 +317,7 @@ class Executor:
     def _clean_leftovers(self) -> None:
         """Drop what interrupted runs kept to resume (after a clean run, or first on request)."""
         try:
-            if isinstance(self.dest, S3Store):
-                self.dest.abort_abandoned_uploads()
-            else:
-                self.dest.remove_stale_partials()
+            self.dest.clean_leftovers()
         except Exception as exc:  # a leftover costs storage, never correctness
             log.warning("could not clean up unfinished transfers: %s", describe_failure(exc))
 
@@ -350,11 +370,8 @@ class Executor:
             return
         from s32s.aws.clients import watch_throttling
 
-        clients = {
-            id(store.client): store.client
-            for store in (self.source, self.dest)
-            if isinstance(store, S3Store)
-        }
+        found = (getattr(store, "client", None) for store in (self.source, self.dest))
+        clients = {id(client): client for client in found if client is not None}
         stops = [watch_throttling(client, controller.throttled) for client in clients.values()]
         try:
             yield
@@ -373,10 +390,7 @@ class Executor:
     def _make_dirs(self, plan: Plan, report: Report) -> None:
         for action in plan.mkdirs:
             try:
-                if isinstance(self.dest, S3Store):
-                    self.dest.put_folder_marker(action.key)
-                else:
-                    self.dest.make_dir(action.key)
+                self.dest.make_folder(action.key)
                 report.folders_created += 1
             except FolderMarkersUnsupported as exc:
                 report.warnings.append(str(exc))
@@ -387,41 +401,21 @@ class Executor:
     def _delete_all(self, plan: Plan, report: Report) -> None:
         if not plan.deletes:
             return
-        if isinstance(self.dest, S3Store):
-            try:
-                failures = self.dest.delete_many([action.key for action in plan.deletes])
-            except Exception as exc:
-                failures = {action.key: describe_failure(exc) for action in plan.deletes}
-            for action in plan.deletes:
-                self._count_delete(action, failures.get(action.key), report)
-            return
+        try:
+            failures = self.dest.delete_many([action.key for action in plan.deletes])
+        except Exception as exc:
+            failures = {action.key: describe_failure(exc) for action in plan.deletes}
         for action in plan.deletes:
-            try:
-                self.dest.delete(action.key)
-                error = None
-            except Exception as exc:
-                error = describe_failure(exc)
-            self._count_delete(action, error, report)
-
-    def _count_delete(self, action: Action, error: str | None, report: Report) -> None:
-        self.reporter.finished(action, error)
-        if error:
-            report.failed[action.key] = f"not deleted: {error}"
-        else:
-            report.deleted += 1
-            report.bytes_deleted += action.size
+            error = failures.get(action.key)
+            self.reporter.finished(action, error)
+            if error:
+                report.failed[action.key] = f"not deleted: {error}"
+            else:
+                report.deleted += 1
+                report.bytes_deleted += action.size
 
     def _remove_dirs(self, plan: Plan, report: Report) -> None:
-        removed = 0
-        for action in plan.rmdirs:
-            if isinstance(self.dest, S3Store):
-                failures = self.dest.delete_many([f"{action.key}/"])
-                removed += 0 if failures else 1
-            elif self.dest.remove_dir(action.key):
-                removed += 1
-        report.folders_removed = removed
-        if removed and isinstance(self.dest, LocalStore) and self.options.sleep_after_rmdir > 0:
-            time.sleep(self.options.sleep_after_rmdir)
+        report.folders_removed = self.dest.remove_folders([action.key for action in plan.rmdirs])
 
 
 def run_plan(
@@ -434,7 +428,3 @@ def run_plan(
     stop: threading.Event | None = None,
 ) -> Report:
     return Executor(source, dest, options, reporter, stop).run(plan, report)
-
-
-def describe_store(store: Any) -> str:
-    return str(store)

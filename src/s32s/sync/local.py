@@ -8,12 +8,16 @@ import os
 import re
 import shutil
 import stat as stat_module
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from s32s.sync.entries import Entry
 from s32s.sync.parts import PartialDownload
+from s32s.sync.store import Opened, ProgressCallback
+
+CHUNK = 1024 * 1024
 
 TEMP_SUFFIX = ".s32s-tmp"
 PARTIAL_SUFFIX = f".partial{TEMP_SUFFIX}"  # a download kept to be resumed
@@ -65,11 +69,19 @@ class LocalStore:
     reason, and never deleted or replaced through.
     """
 
-    kind = "local"
+    lists_mtimes = True
+    implicit_folders = False
 
-    def __init__(self, root: str | os.PathLike[str], *, backup_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        backup_dir: Path | None = None,
+        pause_after_rmdir: float = 0.0,
+    ) -> None:
         self.root = Path(root)
         self.backup_dir = backup_dir
+        self.pause_after_rmdir = pause_after_rmdir  # the ini's time_sleep_after_rm
         self.skipped: list[tuple[str, str]] = []
         self.partials: list[Path] = []  # kept downloads found by the last listing
         self._checked_parents: set[Path] = set()
@@ -133,8 +145,27 @@ class LocalStore:
         return Entry(key, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
     # reading and writing ----------------------------------------------------
-    def open_read(self, key: str) -> BinaryIO:
-        return open(self.path_of(key), "rb")
+    def open_read(self, entry: Entry) -> Opened:
+        return Opened(open(self.path_of(entry.key), "rb"), entry.mtime_ns)
+
+    def write(
+        self,
+        key: str,
+        body: BinaryIO,
+        size: int,
+        mtime_ns: int | None,
+        on_bytes: ProgressCallback | None = None,
+    ) -> None:
+        """Copy `size` bytes from `body` into place atomically (see `atomic_writer`)."""
+        received = 0
+        with self.atomic_writer(key, mtime_ns) as handle:
+            while chunk := body.read(CHUNK):
+                handle.write(chunk)
+                received += len(chunk)
+                if on_bytes:
+                    on_bytes(len(chunk))
+            if received != size:
+                raise OSError(f"received {received} of {size} bytes")
 
     @contextlib.contextmanager
     def atomic_writer(self, key: str, mtime_ns: int | None) -> Iterator[BinaryIO]:
@@ -197,6 +228,9 @@ class LocalStore:
         self._put_in_place(key, partial.data_path, mtime_ns, replacing=replacing)
         partial.discard()
 
+    def clean_leftovers(self) -> int:
+        return self.remove_stale_partials()
+
     def remove_stale_partials(self) -> int:
         """Remove the kept downloads the last listing found that no run continued."""
         removed = 0
@@ -234,7 +268,7 @@ class LocalStore:
         parent.mkdir(parents=True, exist_ok=True)
         self._checked_parents.add(parent)
 
-    def make_dir(self, key: str) -> None:
+    def make_folder(self, key: str) -> None:
         path = self.path_of(key)
         self._ensure_parent(path / "x")
 
@@ -246,13 +280,44 @@ class LocalStore:
         else:
             path.unlink(missing_ok=True)
 
-    def remove_dir(self, key: str) -> bool:
-        """Remove an empty folder; True when it was removed."""
-        try:
-            self.path_of(key).rmdir()
-        except OSError:
-            return False
-        return True
+    def delete_many(self, keys: list[str]) -> dict[str, str]:
+        failures: dict[str, str] = {}
+        for key in keys:
+            try:
+                self.delete(key)
+            except (OSError, ValueError) as exc:
+                from s32s.sync.execute import describe_failure
+
+                failures[key] = describe_failure(exc)
+        return failures
+
+    def remove_folders(self, keys: list[str]) -> int:
+        """Remove the empty folders among `keys`; then pause if the ini asks (slow file shares)."""
+        removed = 0
+        for key in keys:
+            try:
+                self.path_of(key).rmdir()
+            except OSError:
+                continue
+            removed += 1
+        if removed and self.pause_after_rmdir > 0:
+            time.sleep(self.pause_after_rmdir)
+        return removed
+
+    # comparing --------------------------------------------------------------
+    def content_etag(self, entry: Entry, like: str) -> str | None:
+        from s32s.sync.checksum import local_etag_like
+
+        return local_etag_like(self.path_of(entry.key), entry.size, like)
+
+    def read_metadata(self, entry: Entry) -> Entry:
+        return entry  # a disk's listing already holds the real mtime
+
+    def record_seen(self, key: str, etag: str | None, size: int, mtime_ns: int | None) -> None:
+        pass  # nothing to remember: the next listing reads the disk again
+
+    def save_seen(self) -> None:
+        pass
 
     def _backup(self, key: str, path: Path) -> None:
         assert self.backup_dir is not None
@@ -261,9 +326,3 @@ class LocalStore:
         if destination.exists():
             destination.unlink()
         shutil.move(str(path), str(destination))
-
-    def free_space(self) -> int | None:
-        try:
-            return shutil.disk_usage(self.root).free
-        except OSError:
-            return None

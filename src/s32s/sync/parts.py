@@ -38,12 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from s32s.sync.state import location_id, state_dir
+from s32s.sync.store import ProgressCallback
 
 MiB = 1024 * 1024
 MAX_PARTS = 10_000
 RECORD_VERSION = 1
-
-ProgressCallback = Callable[[int], None]
 
 
 class Interrupted(BaseException):

@@ -38,6 +38,7 @@ from s32s.sync.parts import (
     slice_md5,
 )
 from s32s.sync.state import MetadataCache
+from s32s.sync.store import Opened, ProgressCallback
 
 __all__ = ["FileSlice", "Interrupted", "S3Store", "part_size_for"]
 
@@ -60,8 +61,6 @@ MAX_SINGLE_COPY = 5 * 1024 * MiB
 DELETE_BATCH = 1000
 _UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": MiB, "MB": MiB, "MIB": MiB}
 _UNITS |= {"G": 1024 * MiB, "GB": 1024 * MiB, "GIB": 1024 * MiB}
-
-ProgressCallback = Callable[[int], None]
 
 # Parts read from a stream (S3 → S3 across endpoints) are held in memory until
 # sent; at most this many exist at once in the whole process.
@@ -150,7 +149,8 @@ class S3Store:
     continue; otherwise (and always for a file that changed) it is aborted.
     """
 
-    kind = "s3"
+    lists_mtimes = False
+    implicit_folders = True
 
     def __init__(
         self,
@@ -169,6 +169,7 @@ class S3Store:
         self.part_pool = part_pool
         self.uploads = uploads  # None: interrupted multipart uploads are aborted, not resumed
         self.list_requests = 0
+        self.skipped: list[tuple[str, str]] = []
         self._prefix = url.key_prefix()
 
     def __str__(self) -> str:
@@ -183,8 +184,10 @@ class S3Store:
 
     # listing ---------------------------------------------------------------
     def exists(self) -> bool:
-        """True when the bucket exists (raises for access problems)."""
-        self.client.head_bucket(Bucket=self.url.bucket)
+        """Always True: a prefix with nothing below it is an empty folder, not a missing one.
+
+        (A missing bucket fails the listing with a clear error.)
+        """
         return True
 
     def list(self) -> Iterator[Entry]:
@@ -534,6 +537,9 @@ class S3Store:
             if record is not None and record.upload_id == upload_id:
                 self.uploads.forget(self.url.bucket, object_key)
 
+    def clean_leftovers(self) -> int:
+        return self.abort_abandoned_uploads()
+
     def abort_abandoned_uploads(self) -> int:
         """Abort the unfinished uploads s32s recorded below this prefix; returns how many.
 
@@ -552,8 +558,8 @@ class S3Store:
             aborted += 1
         return aborted
 
-    def put_folder_marker(self, key: str) -> None:
-        """Keep an empty folder as the marker object `key/`.
+    def make_folder(self, key: str) -> None:
+        """Keep an empty folder as the marker object `key/` (S3 has no folders).
 
         Servers that keep objects as files (rclone's `serve s3`, gateways over
         a file system) turn `key/` into an empty *file*, which a pull would
@@ -575,6 +581,33 @@ class S3Store:
         self.cache.folder_markers = kept
         if not kept:
             raise FolderMarkersUnsupported(self.url)
+
+    def remove_folders(self, keys: list[str]) -> int:
+        failures = self.delete_many([f"{key}/" for key in keys]) if keys else {}
+        return len(keys) - len(failures)
+
+    def write(
+        self,
+        key: str,
+        body: BinaryIO,
+        size: int,
+        mtime_ns: int | None,
+        on_bytes: ProgressCallback | None = None,
+    ) -> None:
+        self.upload_stream(body, key, size, mtime_ns, on_bytes)
+
+    # comparing -------------------------------------------------------------
+    def content_etag(self, entry: Entry, like: str) -> str | None:
+        return None  # hashing an object would mean downloading it
+
+    def read_metadata(self, entry: Entry) -> Entry:
+        return self.head(entry)
+
+    def record_seen(self, key: str, etag: str | None, size: int, mtime_ns: int | None) -> None:
+        self.cache.record(key, etag, size, mtime_ns)
+
+    def save_seen(self) -> None:
+        self.cache.save()
 
     def copy_from(
         self, source: S3Store, entry: Entry, on_bytes: ProgressCallback | None = None
@@ -626,16 +659,18 @@ class S3Store:
             arguments["IfMatch"] = f'"{etag}"'
         return arguments
 
-    def open_read(self, entry: Entry) -> tuple[BinaryIO, int | None, str | None]:
+    def open_read(self, entry: Entry) -> Opened:
         """A streaming body, the recorded mtime, and the ETag of the object being read.
 
-        An object replaced since the listing fails with PreconditionFailed
-        instead of mixing two versions.
+        `IfMatch` pins the version listed: an object replaced since the listing
+        fails with PreconditionFailed instead of mixing two versions. The
+        metadata the GET returned is remembered, so the next run needs no HEAD.
         """
         response = self.client.get_object(**self._get_arguments(entry.key, entry.etag))
         mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
-        return response["Body"], mtime_ns, etag
+        self.cache.record(entry.key, etag, entry.size, mtime_ns)
+        return Opened(response["Body"], mtime_ns, etag)
 
     def reads_in_parts(self, entry: Entry) -> bool:
         """Whether `entry` is downloaded as parallel ranged GETs (large, with a listed ETag)."""
