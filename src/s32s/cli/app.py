@@ -78,8 +78,10 @@ class App:
     def factory(self) -> ClientFactory:
         return self.client_factory()
 
-    def client_factory(self, workers: int = 10) -> ClientFactory:
+    def client_factory(self, workers: int | None = 10) -> ClientFactory:
+        """Clients whose connection pool fits `workers` requests (None: adaptive concurrency's maximum)."""
         from s32s.aws.clients import AwsOptions, ClientFactory
+        from s32s.sync.concurrency import pool_size
 
         options = AwsOptions(
             profile=self.profile,
@@ -87,7 +89,7 @@ class App:
             endpoint_url=self.endpoint_url,
             verify_tls=False if self.no_verify_ssl else None,
         )
-        return ClientFactory(options.with_pool(workers + 4))
+        return ClientFactory(options.with_pool(pool_size(workers) + 4))
 
     # output -----------------------------------------------------------------
     def info(self, message: str) -> None:

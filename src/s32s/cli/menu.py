@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 RUN_DEFAULTS: dict[str, Any] = {
     "dry_run": False,
     "yes": False,
-    "workers": 16,
+    "workers": None,  # adapts to the link
     "checksum": False,
     "max_delete": None,
     "allow_empty_source": False,

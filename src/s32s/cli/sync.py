@@ -15,7 +15,7 @@ from s32s.errors import ExitCode
 
 if TYPE_CHECKING:
     from s32s.maps.ini import Config
-    from s32s.maps.runner import RunOptions
+    from s32s.maps.runner import RunOptions, StoreFactory
     from s32s.sync.events import Report
     from s32s.sync.job import SyncJob
 
@@ -35,9 +35,9 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--workers",
             type=click.IntRange(1, 256),
-            default=16,
-            show_default=True,
-            help="Files transferred in parallel (one shared connection pool).",
+            default=None,
+            help="Files transferred in parallel (one shared connection pool). "
+            "Default: adapts to the link, from 16 up to 128.",
         ),
         click.option(
             "--checksum",
@@ -58,6 +58,12 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "--delete-excluded",
             is_flag=True,
             help="Also delete destination files matched by ignore rules (S32S's wipe).",
+        ),
+        click.option(
+            "--cleanup-uploads",
+            is_flag=True,
+            help="Start large files afresh: abort the unfinished multipart uploads s32s left at "
+            "the destination and remove the partial downloads it kept, instead of resuming them.",
         ),
     ]
     for option in reversed(options):
@@ -84,10 +90,23 @@ def build_run_options(
         delete_excluded=kwargs["delete_excluded"],
         backup_dir=Path(backup_dir).resolve() if backup_dir else None,
         sleep_after_rmdir=config.time_sleep_after_rm,
+        cleanup_uploads=kwargs.get("cleanup_uploads", False),
         object_settings=objects.settings,
         bwlimit=objects.bwlimit,
         skip_archived=objects.skip_archived,
         restore_archived_days=objects.restore_archived_days,
+    )
+
+
+def store_factory(app: App, options: RunOptions) -> StoreFactory:
+    """The stores of one run: one client, one part pool, one bandwidth limiter."""
+    from s32s.maps.runner import StoreFactory
+
+    return StoreFactory(
+        app.client_factory(options.workers),
+        options.workers,
+        pause_after_rmdir=options.sleep_after_rmdir,
+        bwlimit=options.bwlimit,
     )
 
 
@@ -103,8 +122,14 @@ class SyncSession:
         self.stop = threading.Event()
         self._extra_reporters: tuple[Any, ...] = ()
 
-    def run_job(self, job: SyncJob, *extra_reporters: Any) -> Report:
-        """Lock the destination, plan, show, confirm and run one job; extra reporters get its events."""
+    def run_job(
+        self, job: SyncJob, *extra_reporters: Any, run: Callable[..., Report] | None = None
+    ) -> Report:
+        """Lock the destination, plan, show, confirm and run one job; extra reporters get its events.
+
+        `run(prepared, reporter, stop)` replaces the engine's `execute` (e.g.
+        Snowball batching).
+        """
         self._extra_reporters = extra_reporters
         from s32s.aws.clients import aws_errors
         from s32s.sync.job import execute, prepare
@@ -119,7 +144,7 @@ class SyncSession:
             destination_lock(job.dest.identity, str(job.dest)),
         ):
             prepared = prepare(job)
-            report = self._decide_and_run(prepared, execute)
+            report = self._decide_and_run(prepared, run or execute)
         self.reports.append(report)
         return report
 
@@ -225,7 +250,7 @@ def run_maps(
     backup_dir: str | None = None,
 ) -> None:
     from s32s.cli.maps import load_mapset
-    from s32s.maps.runner import StoreFactory, check_no_shared_s3_paths, job_for_map
+    from s32s.maps.runner import check_no_shared_s3_paths, job_for_map
 
     config = app.load_config(required=maps is None)
     mapset = load_mapset(app, maps, mode)
@@ -233,8 +258,7 @@ def run_maps(
     _check_other_mode(app, config, mode, mapset.maps, check_no_shared_s3_paths)
     options = build_run_options(app, config, kwargs, backup_dir)
     session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
-    factory = app.client_factory(options.workers)
-    with StoreFactory(factory, options.workers, options.bwlimit) as stores:
+    with store_factory(app, options) as stores:
         for pathmap in selected:
             session.run_job(job_for_map(pathmap, mode, stores, options))
     session.finish()
@@ -329,6 +353,12 @@ def pull_command(
     metavar="RULE",
     help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
 )
+@click.option(
+    "--snowball-batch",
+    is_flag=True,
+    help="To a Snowball Edge (--region snow): send files of 1 MB or less in tar archives the "
+    "import unpacks (snowball-auto-extract).",
+)
 @run_options
 @backup_dir_option
 @pass_app
@@ -339,6 +369,7 @@ def sync_command(
     delete: bool,
     ignore_rules: tuple[str, ...],
     backup_dir: str | None,
+    snowball_batch: bool,
     **kwargs: Any,
 ) -> None:
     """Sync SOURCE to DESTINATION: each a local folder or s3://bucket/prefix.
@@ -347,15 +378,31 @@ def sync_command(
     also removes what the source no longer has. S3 → S3 on one endpoint copies
     server-side. Symbolic links are not followed.
     """
-    from s32s.maps.runner import StoreFactory, job_for_paths
+    from s32s.maps.runner import job_for_paths
 
     config = app.load_config(required=False)
     options = build_run_options(app, config, kwargs, backup_dir)
     session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
-    with StoreFactory(
-        app.client_factory(options.workers), options.workers, options.bwlimit
-    ) as stores:
-        session.run_job(
-            job_for_paths(source, destination, stores, options, delete=delete, ignore=ignore_rules)
+    with store_factory(app, options) as stores:
+        job = job_for_paths(
+            source, destination, stores, options, delete=delete, ignore=ignore_rules
         )
+        if snowball_batch:
+            from s32s.snowball.batch import SnowballBatching
+
+            if (app.region or "").lower() != "snow":
+                raise click.UsageError(
+                    "--snowball-batch is for a Snowball Edge: pass --region snow."
+                )
+            batching = SnowballBatching()
+            session.run_job(batching.job(job), run=batching.run)
+            archives = batching.by_archive()
+            if archives:
+                app.info(
+                    f"{len(batching.archives)} small file(s) in {len(archives)} archive(s) "
+                    f"under {job.dest}/.s32s-snowball/"
+                )
+            session.finish(archives=archives)
+            return
+        session.run_job(job)
     session.finish()

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from s32s.cli.app import App, pass_app
 from s32s.cli.objectoptions import object_options, parse_object_options
+
+if TYPE_CHECKING:
+    from s32s.aws.clients import AwsOptions
+    from s32s.sync.job import PreparedSync
+    from s32s.transfers.batch import JobProgress
+    from s32s.transfers.batch_run import BatchOutcome
+    from s32s.transfers.config import TransferConfig
 
 
 @click.group("transfer")
@@ -22,17 +32,60 @@ def transfer_group() -> None:
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
-    help="Objects copied in parallel [default: the config's workers, else 16].",
+    help="Objects copied in parallel [default: the config's workers, else adapts to the link].",
 )
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Compare both buckets and show what would be copied; write no log.",
+    help="Compare both buckets and show what would be copied; write no log. With --engine "
+    "batch: the manifest it would write and the job it would create.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "batch"]),
+    default="local",
+    show_default=True,
+    help="local: copy from this machine. batch: one S3 Batch Operations job copies the plan "
+    "inside AWS (objects over 5 GiB are copied locally in the same run).",
+)
+@click.option(
+    "--role-arn",
+    metavar="ARN",
+    help="With --engine batch: the IAM role the job assumes [default: s32s creates one with "
+    "the least it needs and names it].",
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="With --engine batch: follow the job to its end, read its completion report into the "
+    "log and exit as a transfer does.",
+)
+@click.option(
+    "--from-inventory",
+    "inventory",
+    metavar="S3URL",
+    help="List the source from this S3 Inventory manifest.json (CSV) instead of LIST. Objects "
+    "written after the report are not seen.",
+)
+@click.option(
+    "--snowball-batch",
+    is_flag=True,
+    help="dst region snow: send files of 1 MB or less in tar archives the import unpacks "
+    "(snowball-auto-extract).",
 )
 @object_options
 @pass_app
 def run_command(
-    app: App, config_path: Path, workers: int | None, dry_run: bool, **kwargs: object
+    app: App,
+    config_path: Path,
+    workers: int | None,
+    dry_run: bool,
+    engine: str,
+    role_arn: str | None,
+    wait: bool,
+    inventory: str | None,
+    snowball_batch: bool,
+    **kwargs: object,
 ) -> None:
     """Copy what is missing or different from src to dst as CONFIG.yaml describes.
 
@@ -43,13 +96,17 @@ def run_command(
     others. The log dt_data_<start epoch>.json is rewritten during the run and
     at the end. A re-run resumes where an interrupted one stopped. The
     object options override what the config's dst (and src) say.
-    """
-    from concurrent.futures import ThreadPoolExecutor
 
+    --engine batch writes the plan as a Batch Operations manifest to the log
+    bucket and creates one copy job (see docs/transfer.md for when to choose it).
+    """
     from s32s.aws.clients import AwsOptions
     from s32s.cli.sync import SyncSession
     from s32s.maps.ini import Config
+    from s32s.snowball.batch import SnowballBatching
     from s32s.sync.bwlimit import make_limiter
+    from s32s.sync.parts import part_pool
+    from s32s.transfers.batch_run import note_inventory
     from s32s.transfers.config import (
         TransferLogReporter,
         build_job,
@@ -60,11 +117,18 @@ def run_command(
     )
     from s32s.transfers.log import LogWriter
 
+    if engine != "batch" and (role_arn or wait):
+        raise click.UsageError("--role-arn and --wait belong to --engine batch.")
     ini = app.load_config(required=False)
     objects = parse_object_options(kwargs, ini)
     config = load_transfer_config(config_path)
     for warning in config.warnings:
         app.warn(warning)
+    if snowball_batch and (engine == "batch" or (config.dst.region or "").lower() != "snow"):
+        raise click.UsageError(
+            "--snowball-batch is for a Snowball Edge destination (dst region: snow) with the "
+            "local engine."
+        )
     workers = workers or config.workers
     base = AwsOptions(
         profile=app.profile,
@@ -72,32 +136,47 @@ def run_command(
         endpoint_url=app.endpoint_url,
         verify_tls=False if app.no_verify_ssl else None,
     )
+    if engine == "batch":
+        _run_batch(app, config, base, workers, inventory, role_arn, wait, dry_run)
+        return
     session = SyncSession(app, Config(skip_transfer_detail=False), dry_run=dry_run, yes=True)
-    with ThreadPoolExecutor(
-        max_workers=max(4, min(workers, 16)), thread_name_prefix="s32s-part"
-    ) as parts:
+    with part_pool(workers) as parts:
         job = build_job(
             config,
             base,
             parts,
             workers,
+            inventory=inventory,
             settings=objects.settings,
             bandwidth=make_limiter(objects.bwlimit),
             skip_archived=objects.skip_archived,
             restore_archived_days=objects.restore_archived_days,
         )
+        _show_inventory(app, job.source)
+        batching = SnowballBatching() if snowball_batch else None
+        runner = batching.run if batching else None
+        if batching:
+            job = batching.job(job)
         if dry_run:
-            session.run_job(job)
+            session.run_job(job, run=runner)
             session.finish()
             return
         log = new_log(config, workers)
+        note_inventory(log, job.source)
         writer = LogWriter(
             log, config.log_directory, s3=log_target(config), factory=log_factory(config, base)
         )
         with writer:
-            session.run_job(job, TransferLogReporter(log, config.src, config.dst))
+            archives = batching.archives if batching else None
+            reporter = TransferLogReporter(log, config.src, config.dst, archives=archives)
+            session.run_job(job, reporter, run=runner)
         _check_endpoints(job)
     where = str(writer.path) if writer.path else str(log_target(config))
+    if batching and batching.archives:
+        app.info(
+            f"{len(batching.archives)} small file(s) in {len(batching.by_archive())} archive(s); "
+            "the log names each file's archive."
+        )
     app.info(f"Transfer log: {where} ({log.status})")
     session.finish(log=where, status=log.status)
 
@@ -113,3 +192,158 @@ def _check_endpoints(job: object) -> None:
                 f"No endpoint of {client.label} could be reached: {', '.join(client.clients)}.",
                 "Check that the endpoints are up; a re-run resumes where this one stopped.",
             )
+
+
+def _show_inventory(app: App, source: object) -> None:
+    manifest = getattr(source, "manifest", None)
+    if manifest is not None:
+        app.info(
+            f"Source listed from the inventory report {manifest.location} "
+            f"({manifest.describe_age()}); objects written after it are not seen."
+        )
+
+
+def _run_batch(
+    app: App,
+    config: TransferConfig,
+    base: AwsOptions,
+    workers: int,
+    inventory: str | None,
+    role_arn: str | None,
+    wait: bool,
+    dry_run: bool,
+) -> None:
+    """`--engine batch`: the library runs it; here it is shown."""
+    from s32s.transfers.batch_run import BatchOptions, batch_transfer
+
+    def planned(prepared: PreparedSync) -> None:
+        _show_inventory(app, prepared.job.source)
+        plan = prepared.plan
+        app.info(f"Plan: {len(plan.copies)} object(s) to copy, {plan.unchanged} already in place.")
+
+    with _job_progress(app) as on_progress:
+        result = batch_transfer(
+            config,
+            base,
+            BatchOptions(
+                role_arn=role_arn, wait=wait, dry_run=dry_run, endpoint_url=base.endpoint_url
+            ),
+            workers=workers,
+            inventory=inventory,
+            on_planned=planned,
+            on_progress=on_progress,
+        )
+    outcome = result.outcome
+    if app.json_output:
+        app.emit_json(
+            {**outcome.to_dict(), "log": result.log_location, "report": outcome.report.to_dict()}
+        )
+    else:
+        _render_batch(app, outcome, result.log_location)
+    code = outcome.report.exit_code
+    if code:
+        raise SystemExit(int(code))
+
+
+def _render_batch(app: App, outcome: BatchOutcome, log_location: str | None) -> None:
+    import json
+
+    from rich.markup import escape
+
+    from s32s.cli.output import stdout_console
+
+    console = stdout_console()
+    report = outcome.report
+
+    def say(text: str) -> None:
+        console.print(escape(text), highlight=False, soft_wrap=True)
+
+    if report.dry_run:
+        manifest = outcome.manifest
+        say(f"Manifest ({manifest.tasks} line(s)) would be written to {outcome.manifest_url}:")
+        for line in manifest.sample:
+            say(f"  {line}")
+        if manifest.tasks > len(manifest.sample):
+            say("  ...")
+        if outcome.role_policy is not None:
+            say(f"Role {outcome.role_arn} would be created or updated, with this policy:")
+            say(json.dumps(outcome.role_policy, indent=2))
+        say("Job it would create (s3control CreateJob):")
+        say(json.dumps(outcome.request, indent=2))
+        app.info("Dry run: nothing was written, created or copied.")
+    elif not outcome.job_id and not outcome.local_keys:
+        app.info("Nothing to copy: the destination is up to date.")
+    elif outcome.job_id:
+        if outcome.role_policy is None:
+            how = "given with --role-arn"
+        else:
+            how = "created now" if outcome.role_created else "made before, its policy updated"
+        say(f"Batch Operations job: {outcome.job_id}")
+        say(f"Role: {outcome.role_arn} ({how})")
+        say(f"Manifest: {outcome.manifest_url} ({outcome.manifest.tasks} object(s))")
+        if outcome.progress is None:
+            say(outcome.follow)
+    if outcome.local_keys:
+        verb = "would be" if report.dry_run else "were"
+        app.info(f"{len(outcome.local_keys)} object(s) over 5 GiB {verb} copied by this machine.")
+    if report.failed or report.warnings:
+        from s32s.cli.progress import render_problems
+
+        render_problems(report)
+    if log_location:
+        app.info(f"Transfer log: {log_location}")
+
+
+ProgressCallback = Callable[["JobProgress"], None]
+
+
+def _job_progress(app: App) -> AbstractContextManager[ProgressCallback | None]:
+    """An `on_progress(JobProgress)` callback: a bar on a terminal, a line per status
+    change otherwise, nothing with --json or -q."""
+    if app.json_output or app.quiet:
+        return nullcontext(None)
+    from s32s.cli.output import error_console
+
+    return _job_bar() if error_console().is_terminal else _job_lines(app)
+
+
+@contextmanager
+def _job_lines(app: App) -> Iterator[ProgressCallback]:
+    seen: list[str] = []
+
+    def update(job: JobProgress) -> None:
+        if not seen or seen[-1] != job.status:
+            seen.append(job.status)
+            app.info(
+                f"Job {job.status}: {job.succeeded} succeeded, {job.failed} failed, "
+                f"{job.total} task(s)"
+            )
+
+    yield update
+
+
+@contextmanager
+def _job_bar() -> Iterator[ProgressCallback]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from s32s.cli.output import error_console
+
+    columns = (
+        TextColumn("{task.fields[status]:<11}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+    )
+    with Progress(*columns, console=error_console()) as progress:
+        task = progress.add_task("job", total=None, status="New", failed=0)
+
+        def update(job: JobProgress) -> None:
+            progress.update(
+                task,
+                total=job.total or None,
+                completed=job.succeeded + job.failed,
+                status=job.status,
+                failed=job.failed,
+            )
+
+        yield update

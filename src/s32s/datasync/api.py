@@ -64,15 +64,20 @@ def error_message(exc: Any) -> str:
 
 
 def client_error(exc: Exception, api_name: str, client: Any) -> AwsError:
-    """One sentence for a refused DataSync or IAM request."""
+    """One sentence for a refused DataSync, IAM, STS or S3 Control request."""
     code, message = error_code(exc), error_message(exc)
     service = client.meta.service_model.service_id if hasattr(client, "meta") else "AWS"
-    prefix = {"DataSync": "datasync", "IAM": "iam"}.get(service, service.lower())
+    prefix = {"DataSync": "datasync", "IAM": "iam", "S3 Control": "s3"}.get(
+        service, service.lower()
+    )
     if code in ACCESS_DENIED:
+        needs_role = {
+            "DataSync": " (creating locations and tasks also needs iam:PassRole on the bucket role)",
+            "S3 Control": " (creating a job also needs iam:PassRole on its role)",
+        }.get(service, "")
         return AwsError(
             f"Access denied: these credentials may not call {service} {api_name}.",
-            f"Allow {prefix}:{api_name} in their IAM policy (creating locations and tasks also "
-            "needs iam:PassRole on the bucket role), or use another --profile.",
+            f"Allow {prefix}:{api_name} in their IAM policy{needs_role}, or use another --profile.",
         )
     if "limit" in code.lower() or "quota" in message.lower() or "limit" in message.lower():
         return AwsError(
@@ -87,6 +92,7 @@ def client_error(exc: Exception, api_name: str, client: Any) -> AwsError:
 
     if code in {
         "InvalidRequestException",
+        "InvalidRequest",
         "ValidationException",
         "NoSuchEntity",
         "EntityAlreadyExists",

@@ -8,8 +8,7 @@ exist, master and slave maps sharing an S3 path on one machine).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +22,25 @@ from s32s.sync.ignore import IgnoreRules
 from s32s.sync.job import SyncJob
 from s32s.sync.local import LocalStore
 from s32s.sync.objectsettings import DEFAULT_SETTINGS, ObjectSettings
+from s32s.sync.parts import UploadJournal, part_pool
 from s32s.sync.plan import PlanOptions
-from s32s.sync.s3 import S3Store
+from s32s.sync.s3 import S3Store, check_part_settings
 from s32s.sync.safeguards import Safeguards, check_local_destination
 from s32s.sync.state import MetadataCache
-
-DEFAULT_WORKERS = 16
 
 
 @dataclass(frozen=True)
 class RunOptions:
     """The flags shared by push, pull and sync."""
 
-    workers: int = DEFAULT_WORKERS
+    workers: int | None = None  # None: adapts to the link
     checksum: bool = False
     max_delete: int | None = None
     allow_empty_source: bool = False
     delete_excluded: bool = False
     backup_dir: Path | None = None
     sleep_after_rmdir: float = 0.0
+    cleanup_uploads: bool = False
     # How objects are written and read (flags; a map's own keys fill what these leave unset).
     object_settings: ObjectSettings = field(default=DEFAULT_SETTINGS)
     bwlimit: RateSchedule | None = None
@@ -54,12 +53,17 @@ class StoreFactory:
     when the run has a bandwidth limit, one limiter."""
 
     def __init__(
-        self, client_factory: Any, workers: int, bwlimit: RateSchedule | None = None
+        self,
+        client_factory: Any,
+        workers: int | None,
+        *,
+        pause_after_rmdir: float = 0.0,
+        bwlimit: RateSchedule | None = None,
     ) -> None:
+        check_part_settings()
         self.client_factory = client_factory
-        self.part_pool = ThreadPoolExecutor(
-            max_workers=max(4, min(workers, 16)), thread_name_prefix="s32s-part"
-        )
+        self.pause_after_rmdir = pause_after_rmdir
+        self.part_pool = part_pool(workers)
         self.limiter = make_limiter(bwlimit)
 
     def s3(self, url: S3Url, settings: ObjectSettings = DEFAULT_SETTINGS) -> S3Store:
@@ -71,11 +75,14 @@ class StoreFactory:
             cache=cache,
             part_pool=self.part_pool,
             endpoint=endpoint,
+            uploads=UploadJournal.for_endpoint(endpoint),
             settings=settings,
         )
 
     def local(self, folder: str | Path, backup_dir: Path | None = None) -> LocalStore:
-        return LocalStore(Path(folder), backup_dir=backup_dir)
+        return LocalStore(
+            Path(folder), backup_dir=backup_dir, pause_after_rmdir=self.pause_after_rmdir
+        )
 
     def close(self) -> None:
         self.part_pool.shutdown(wait=True)
@@ -87,15 +94,14 @@ class StoreFactory:
         self.close()
 
 
-def execute_options(run: RunOptions, stores: StoreFactory, **extra: Any) -> ExecuteOptions:
+def execute_options(run: RunOptions, stores: StoreFactory) -> ExecuteOptions:
     """The engine's execution options for a run's flags and shared resources."""
     return ExecuteOptions(
         workers=run.workers,
-        sleep_after_rmdir=run.sleep_after_rmdir,
+        cleanup_uploads=run.cleanup_uploads,
         bandwidth=stores.limiter,
         skip_archived=run.skip_archived,
         restore_archived_days=run.restore_archived_days,
-        **extra,
     )
 
 
@@ -161,15 +167,14 @@ def job_for_paths(
         return stores.local(folder, backup_dir=run.backup_dir if is_dest else None)
 
     source, dest = make(source_text, False), make(dest_text, True)
-    if isinstance(source, LocalStore) and not source.exists():
-        raise ConfigError(f"The source folder {source.root} does not exist.")
+    if not source.exists():
+        raise ConfigError(f"The source folder {source} does not exist.")
     if str(source) == str(dest):
         raise ConfigError("The source and the destination are the same place.")
     plan, guards, execute = _options(None, IgnoreRules(ignore), delete, run, stores)
-    job = SyncJob("sync", source, dest, plan, guards, execute)
-    if isinstance(source, S3Store) and isinstance(dest, S3Store):
-        job.execute_options = execute_options(run, stores, server_side_copy=True)
-    return job
+    # Both sides here use one client: S3 → S3 may copy server-side (the copier decides).
+    execute = replace(execute, server_side_copy=True)
+    return SyncJob("sync", source, dest, plan, guards, execute)
 
 
 def check_no_shared_s3_paths(master_maps: list[PathMap], slave_maps: list[PathMap]) -> None:

@@ -197,27 +197,50 @@ def make_limiter(schedule: RateSchedule | None) -> BandwidthLimiter | None:
     return BandwidthLimiter(schedule)
 
 
+class PacedProgress:
+    """A bytes callback that waits for the limiter, then passes the count on.
+
+    `unpaced` passes on bytes that do not cross the link now (the parts of a
+    large file an interrupted run already moved, counted once when a transfer
+    resumes): holding those back would stall the resumed transfer for nothing.
+    """
+
+    def __init__(self, forward: Callable[[int], None], limiter: BandwidthLimiter) -> None:
+        self.forward = forward
+        self.limiter = limiter
+
+    def __call__(self, byte_count: int) -> None:
+        self.limiter.take(byte_count)
+        self.forward(byte_count)
+
+    def unpaced(self, byte_count: int) -> None:
+        self.forward(byte_count)
+
+
+def count_unmoved(on_bytes: Callable[[int], None], byte_count: int) -> None:
+    """Announce bytes already in place (resumed parts): counted in the progress, never paced."""
+    getattr(on_bytes, "unpaced", on_bytes)(byte_count)
+
+
 class PacedReporter:
     """A reporter whose `advanced` waits for the limiter first.
 
     Every byte a copier reads or writes is announced through `advanced` as it
-    moves, from the thread moving it: pacing the announcements paces the
-    transfers, whichever store reads or writes.
+    moves, from the thread moving it (each part's thread when a large file
+    moves in parallel parts): pacing the announcements paces the transfers,
+    whichever store reads or writes.
     """
 
     def __init__(self, reporter: Reporter, limiter: BandwidthLimiter) -> None:
         self.reporter = reporter
         self.limiter = limiter
+        self.advanced = PacedProgress(reporter.advanced, limiter)
 
     def planned(self, name: str, plan: Plan) -> None:
         self.reporter.planned(name, plan)
 
     def started(self, action: Action) -> None:
         self.reporter.started(action)
-
-    def advanced(self, byte_count: int) -> None:
-        self.limiter.take(byte_count)
-        self.reporter.advanced(byte_count)
 
     def finished(self, action: Action, error: str | None) -> None:
         self.reporter.finished(action, error)

@@ -6,7 +6,7 @@ import hashlib
 import math
 from pathlib import Path
 
-from s32s.sync.s3 import PART_SIZE, MiB, part_size_for
+from s32s.sync.s3 import MiB, part_size_for, preferred_part_size
 
 _COMMON_PART_SIZES = (8 * MiB, 5 * MiB, 16 * MiB, 15 * MiB, 64 * MiB, 100 * MiB)
 
@@ -31,7 +31,7 @@ def multipart_etag(path: Path, part_size: int) -> str:
 
 def guess_part_size(size: int, parts: int) -> list[int]:
     """Part sizes that would split `size` bytes into `parts` parts: s32s's own first."""
-    candidates = [part_size_for(size, PART_SIZE), *_COMMON_PART_SIZES]
+    candidates = [part_size_for(size, preferred_part_size()), *_COMMON_PART_SIZES]
     per_mib = math.ceil(size / parts / MiB) * MiB
     candidates.append(per_mib)
     return [c for c in dict.fromkeys(candidates) if math.ceil(size / c) == parts]
@@ -45,5 +45,5 @@ def local_etag_like(path: Path, size: int, remote_etag: str | None) -> str:
             etag = multipart_etag(path, part_size)
             if etag == remote_etag:
                 return etag
-        return multipart_etag(path, part_size_for(size, PART_SIZE))
+        return multipart_etag(path, part_size_for(size, preferred_part_size()))
     return file_md5(path)

@@ -7,7 +7,10 @@
    they differ → copy, they are equal → skip
 4. both modification times known: differ by more than the modify window → copy
 5. the destination's mtime is not recorded (objects written by other tools):
-   copy when the source is newer than the destination's upload/modification time
+   copy when the source is newer than the destination's upload/modification time,
+   compared at the coarser resolution of the two (S3 gives LastModified in
+   milliseconds in listings and in whole seconds in HEAD and GET answers; a
+   file is not newer by a fraction of a second the other side cannot hold)
 6. otherwise skip
 """
 
@@ -38,6 +41,20 @@ def _moment(entry: Entry) -> int | None:
     return entry.mtime_ns if entry.mtime_ns is not None else entry.modified_ns
 
 
+_RESOLUTIONS_NS = (1_000_000_000, 1_000_000, 1_000, 1)
+
+
+def resolution_ns(moment_ns: int) -> int:
+    """The coarsest of s, ms, µs, ns that `moment_ns` is a whole multiple of."""
+    return next(step for step in _RESOLUTIONS_NS if moment_ns % step == 0)
+
+
+def is_newer(source_ns: int, dest_ns: int) -> bool:
+    """`source_ns` is later than `dest_ns` at the coarser resolution of the two."""
+    step = max(resolution_ns(source_ns), resolution_ns(dest_ns))
+    return source_ns // step > dest_ns // step
+
+
 def copy_reason(source: Entry, dest: Entry | None, options: CompareOptions) -> str | None:
     """Why `source` must be copied over `dest`, or None when it is up to date."""
     if dest is None:
@@ -53,6 +70,10 @@ def copy_reason(source: Entry, dest: Entry | None, options: CompareOptions) -> s
             return "modification time changed"
         return None
     source_moment, dest_moment = _moment(source), _moment(dest)
-    if source_moment is not None and dest_moment is not None and source_moment > dest_moment:
+    if (
+        source_moment is not None
+        and dest_moment is not None
+        and is_newer(source_moment, dest_moment)
+    ):
         return "newer at the source"
     return None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
 
 MTIME_METADATA_KEY = "mtime"  # rclone's user-metadata key: seconds since the epoch, with a fraction
 
@@ -29,6 +31,32 @@ class Entry:
     modified_ns: int | None = None
     mtime_known: bool = True
     storage_class: str | None = None
+
+
+def user_metadata(response: dict[str, Any]) -> dict[str, str]:
+    """An S3 answer's user metadata with lower-case keys.
+
+    S3 keys user metadata by lower-case name, but servers written in Go send
+    canonical-case headers (`X-Amz-Meta-Mtime`), which botocore reports as
+    `Mtime`: every read of metadata goes through here.
+    """
+    return {str(key).lower(): value for key, value in (response.get("Metadata") or {}).items()}
+
+
+def recorded_mtime(response: dict[str, Any]) -> int | None:
+    """The mtime recorded in an object's metadata (HEAD, GET), in any case; None when absent."""
+    return parse_mtime(user_metadata(response).get(MTIME_METADATA_KEY))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def datetime_ns(moment: datetime) -> int:
+    """Nanoseconds since the epoch, exactly (a float timestamp loses the milliseconds' zeros)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 def format_mtime(mtime_ns: int) -> str:

@@ -85,6 +85,7 @@ class Report:
     would_delete: list[str] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
     seconds: float = 0.0
+    concurrency: dict[str, Any] | None = None  # mode, final, peak, max of the copy phase
 
     @property
     def exit_code(self) -> ExitCode:
@@ -124,5 +125,6 @@ class Report:
                 else {}
             ),
             "seconds": round(self.seconds, 3),
+            **({"concurrency": self.concurrency} if self.concurrency else {}),
             "exit_code": int(self.exit_code),
         }

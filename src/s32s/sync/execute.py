@@ -8,25 +8,29 @@ Report and the others go on. Deletions run only when every copy succeeded.
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import BinaryIO, cast
 
 from s32s.sync.archived import ArchivedObject, archived_object, request_restore
 from s32s.sync.bwlimit import BandwidthLimiter, paced
+from s32s.sync.concurrency import ConcurrencyController, controller_for
 from s32s.sync.entries import Entry
 from s32s.sync.events import Report, Reporter
 from s32s.sync.local import FileChangedError, LocalStore, UnsafeKeyError
+from s32s.sync.parts import Interrupted
 from s32s.sync.plan import Action, Plan
-from s32s.sync.s3 import S3Store
+from s32s.sync.s3 import FolderMarkersUnsupported, S3Store
+from s32s.sync.store import Store
 
-Store = LocalStore | S3Store
-CHUNK = 1024 * 1024
+log = logging.getLogger(__name__)
 TRANSIENT_CODES = {
     "SlowDown",
     "ServiceUnavailable",
@@ -40,10 +44,6 @@ TRANSIENT_CODES = {
     "503",
     "504",
 }
-
-
-class Interrupted(Exception):
-    """The run was asked to stop."""
 
 
 MAX_KEY_BYTES = 1024
@@ -65,12 +65,12 @@ def check_s3_key(key: str) -> None:
 
 @dataclass(frozen=True)
 class ExecuteOptions:
-    workers: int = 16
+    workers: int | None = None  # None: concurrency adapts to the link (sync/concurrency.py)
     attempts: int = 4
     server_side_copy: bool = False  # S3 → S3 on one endpoint with the same credentials
-    sleep_after_rmdir: float = 0.0
     backoff_base: float = 0.2
-    # One limiter for the whole run, shared by every worker (None: no limit).
+    cleanup_uploads: bool = False  # drop unfinished uploads / partial downloads instead of resuming
+    # One limiter for the whole run, shared by every worker and part (None: no limit).
     bandwidth: BandwidthLimiter | None = field(default=None, compare=False)
     restore_archived_days: int | None = None  # ask S3 to restore archived sources
     skip_archived: bool = False  # archived sources alone do not make the run partial
@@ -78,7 +78,9 @@ class ExecuteOptions:
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth another try: throttling, 5xx, timeouts, dropped connections."""
-    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+    # botocore's timeouts carry `response = None` (from requests): only a dict is an answer
+    response = getattr(exc, "response", None)
+    code = str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
     if code in TRANSIENT_CODES:
         return True
     name = type(exc).__name__
@@ -102,12 +104,22 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
+def is_throttling(exc: BaseException) -> bool:
+    """The endpoint asked for fewer requests (SlowDown, 503, 429)."""
+    from s32s.aws.clients import THROTTLING_CODES
+
+    response = getattr(exc, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in THROTTLING_CODES or code in ("503", "429") or status in (429, 503)
+
+
 def describe_failure(exc: BaseException) -> str:
     from s32s.aws.clients import describe_client_error
 
     if isinstance(exc, UnsafeKeyError):
         return str(exc)
-    if hasattr(exc, "response"):
+    if isinstance(getattr(exc, "response", None), dict):
         code = str(exc.response.get("Error", {}).get("Code", ""))  # type: ignore[attr-defined]
         if code in ("PreconditionFailed", "412"):
             return "the object was replaced during the run; it will be copied on the next run"
@@ -118,6 +130,119 @@ def describe_failure(exc: BaseException) -> str:
         detail = exc.strerror or str(exc)
         return f"{detail}: {exc.filename}" if getattr(exc, "filename", None) else detail
     return str(exc) or type(exc).__name__
+
+
+Copier = Callable[[Entry], None]
+
+
+def pick_copier(
+    source: Store,
+    dest: Store,
+    options: ExecuteOptions,
+    reporter: Reporter,
+    stop: threading.Event,
+) -> Copier:
+    """The copy operation for this pair of stores: the one place that asks what they are.
+
+    Local → S3 uploads from the file (parts read from disk in parallel); S3 →
+    S3 on one endpoint copies server-side when allowed; every other pair
+    streams from the source's `open_read` into the destination's `write`.
+    Copies that move bytes through s32s announce them to a reporter paced by
+    the run's bandwidth limiter; server-side copies move none and are never
+    held back.
+    """
+    if isinstance(source, S3Store) and isinstance(dest, S3Store) and options.server_side_copy:
+        return functools.partial(_server_copy, source, dest, reporter)
+    moving = paced(reporter, options.bandwidth)
+    if isinstance(source, LocalStore) and isinstance(dest, S3Store):
+        return functools.partial(_upload, source, dest, moving, stop)
+    if isinstance(source, S3Store) and isinstance(dest, LocalStore):
+        return functools.partial(_download, source, dest, moving, stop)
+    return functools.partial(_stream_copy, source, dest, moving, stop)
+
+
+def _upload(
+    source: LocalStore, dest: S3Store, reporter: Reporter, stop: threading.Event, entry: Entry
+) -> None:
+    check_s3_key(dest.object_key(entry.key))
+    path = str(source.path_of(entry.key))
+    current = source.stat(entry.key)
+    if current is None:
+        raise FileNotFoundError(2, "the file vanished before it could be copied", path)
+    dest.upload_file(path, entry.key, current.size, current.mtime_ns, reporter.advanced, stop=stop)
+    after = source.stat(entry.key)
+    if after is None or (after.size, after.mtime_ns) != (current.size, current.mtime_ns):
+        raise FileChangedError(
+            "the file kept changing while it was uploaded; it will be copied on the next run"
+        )
+
+
+def _download(
+    source: S3Store, dest: LocalStore, reporter: Reporter, stop: threading.Event, entry: Entry
+) -> None:
+    """S3 → disk: large objects as parallel ranged GETs into a kept partial file.
+
+    An object written by another tool records no mtime: like aws and rclone,
+    its upload time is stamped on the file, so the next run in either
+    direction sees no change.
+    """
+    if not source.reads_in_parts(entry):
+        _stream_copy(source, dest, reporter, stop, entry, stamp_upload_time=True)
+        return
+    partial = dest.partial_download(entry.key)
+    mtime_ns = source.download_in_parts(entry, partial, reporter.advanced, stop)
+    stamp = mtime_ns if mtime_ns is not None else entry.modified_ns
+    dest.commit_partial(entry.key, partial, stamp)
+    source.record_seen(entry.key, entry.etag, entry.size, mtime_ns)
+
+
+def _server_copy(source: S3Store, dest: S3Store, reporter: Reporter, entry: Entry) -> None:
+    dest.copy_from(source, entry, reporter.advanced)
+
+
+class _Watched:
+    """A body that stops when the run is asked to, and counts what passed for the progress."""
+
+    def __init__(self, body: BinaryIO, stop: threading.Event) -> None:
+        self.body = body
+        self.stop = stop
+
+    def read(self, amount: int = -1) -> bytes:
+        if self.stop.is_set():
+            raise Interrupted()
+        return self.body.read(amount)
+
+
+def _stream_copy(
+    source: Store,
+    dest: Store,
+    reporter: Reporter,
+    stop: threading.Event,
+    entry: Entry,
+    *,
+    stamp_upload_time: bool = False,
+) -> None:
+    opened = source.open_read(entry)
+    mtime_ns = opened.mtime_ns
+    if mtime_ns is None and stamp_upload_time:
+        mtime_ns = entry.modified_ns
+    sent = 0
+
+    def advanced(byte_count: int) -> None:
+        nonlocal sent
+        sent += byte_count
+        reporter.advanced(byte_count)
+
+    try:
+        body = cast(BinaryIO, _Watched(opened.body, stop))
+        dest.write(
+            entry.key, body, entry.size, mtime_ns, advanced, content_type=opened.content_type
+        )
+    except BaseException:
+        reporter.advanced(-sent)  # a failed copy takes back the bytes it counted
+        raise
+    finally:
+        opened.body.close()
 
 
 class Executor:
@@ -136,79 +261,8 @@ class Executor:
         self.options = options
         self.reporter = reporter
         self.stop = stop or threading.Event()
-        # Copies that move bytes through s32s announce them to a paced reporter
-        # (server-side copies move none and are never held back).
-        self._advanced = paced(reporter, options.bandwidth).advanced
-        self._copy = self._pick_copier()
-
-    def _pick_copier(self) -> Callable[[Entry], None]:
-        source, dest = self.source, self.dest
-        if isinstance(source, LocalStore) and isinstance(dest, S3Store):
-            return self._upload
-        if isinstance(source, S3Store) and isinstance(dest, LocalStore):
-            return self._download
-        if isinstance(source, S3Store) and isinstance(dest, S3Store):
-            return self._server_copy if self.options.server_side_copy else self._stream_copy
-        return self._local_copy
-
-    def _upload(self, entry: Entry) -> None:
-        assert isinstance(self.source, LocalStore) and isinstance(self.dest, S3Store)
-        check_s3_key(self.dest.object_key(entry.key))
-        path = str(self.source.path_of(entry.key))
-        current = self.source.stat(entry.key)
-        if current is None:
-            raise FileNotFoundError(2, "the file vanished before it could be copied", path)
-        self.dest.upload_file(path, entry.key, current.size, current.mtime_ns, self._advanced)
-        after = self.source.stat(entry.key)
-        if after is None or (after.size, after.mtime_ns) != (current.size, current.mtime_ns):
-            raise FileChangedError(
-                "the file kept changing while it was uploaded; it will be copied on the next run"
-            )
-
-    def _download(self, entry: Entry) -> None:
-        assert isinstance(self.source, S3Store) and isinstance(self.dest, LocalStore)
-        body, mtime_ns, etag, _ = self.source.open_read(entry)
-        received = 0
-        try:
-            with self.dest.atomic_writer(entry.key, mtime_ns) as handle:
-                for chunk in body.iter_chunks(CHUNK):
-                    if self.stop.is_set():
-                        raise Interrupted()
-                    handle.write(chunk)
-                    received += len(chunk)
-                    self._advanced(len(chunk))
-                if received != entry.size:
-                    raise OSError(f"received {received} of {entry.size} bytes")
-        except BaseException:
-            self.reporter.advanced(-received)
-            raise
-        finally:
-            body.close()
-        self.source.cache.record(entry.key, etag, entry.size, mtime_ns)
-
-    def _server_copy(self, entry: Entry) -> None:
-        assert isinstance(self.source, S3Store) and isinstance(self.dest, S3Store)
-        self.dest.copy_from(self.source, entry, self.reporter.advanced)
-
-    def _stream_copy(self, entry: Entry) -> None:
-        assert isinstance(self.source, S3Store) and isinstance(self.dest, S3Store)
-        body, mtime_ns, _, content_type = self.source.open_read(entry)
-        try:
-            self.dest.upload_stream(
-                body, entry.key, entry.size, mtime_ns, self._advanced, content_type=content_type
-            )
-        finally:
-            body.close()
-
-    def _local_copy(self, entry: Entry) -> None:
-        assert isinstance(self.source, LocalStore) and isinstance(self.dest, LocalStore)
-        with (
-            self.source.open_read(entry.key) as reader,
-            self.dest.atomic_writer(entry.key, entry.mtime_ns) as out,
-        ):
-            while chunk := reader.read(CHUNK):
-                out.write(chunk)
-                self._advanced(len(chunk))
+        self.concurrency = controller_for(options.workers)
+        self._copy = pick_copier(source, dest, options, reporter, self.stop)
 
     # running ---------------------------------------------------------------
     def _with_retries(self, action: Action) -> None:
@@ -220,6 +274,8 @@ class Executor:
             except Exception as exc:
                 if attempt == self.options.attempts or not is_transient(exc) or self.stop.is_set():
                     raise
+                if is_throttling(exc):
+                    self.concurrency.throttled()
                 delay = self.options.backoff_base * (2 ** (attempt - 1))
                 time.sleep(delay * (0.5 + random.random()))
 
@@ -227,6 +283,7 @@ class Executor:
         if self.stop.is_set():
             return "not started: the run was interrupted"
         self.reporter.started(action)
+        started = time.monotonic()
         outcome: str | ArchivedObject | None = None
         try:
             self._with_retries(action)
@@ -238,6 +295,7 @@ class Executor:
             outcome = (
                 describe_failure(exc) if archived is None else self._archived(action, archived)
             )
+        self.concurrency.completed(time.monotonic() - started, action.size)
         self.reporter.finished(
             action, outcome.describe() if isinstance(outcome, ArchivedObject) else outcome
         )
@@ -259,6 +317,8 @@ class Executor:
 
     def run(self, plan: Plan, report: Report) -> Report:
         started = time.monotonic()
+        if self.options.cleanup_uploads:
+            self._clean_leftovers()
         self._make_dirs(plan, report)
         self._copy_all(plan, report)
         if self.stop.is_set():
@@ -268,15 +328,32 @@ class Executor:
         else:
             self._delete_all(plan, report)
             self._remove_dirs(plan, report)
-        if isinstance(self.source, S3Store):
-            self.source.cache.save()
-        if isinstance(self.dest, S3Store):
-            self.dest.cache.save()
+        if not report.failed and not self.stop.is_set():
+            self._clean_leftovers()
+        self.source.save_seen()
+        self.dest.save_seen()
+        summary = self.concurrency.summary()
+        report.concurrency = summary.to_dict()
+        if plan.copies:
+            log.info(
+                "Copied with %s concurrency: up to %d transfers at once, %d at the end (max %d).",
+                summary.mode,
+                summary.peak,
+                summary.final,
+                summary.maximum,
+            )
         report.seconds = time.monotonic() - started
         return report
 
+    def _clean_leftovers(self) -> None:
+        """Drop what interrupted runs kept to resume (after a clean run, or first on request)."""
+        try:
+            self.dest.clean_leftovers()
+        except Exception as exc:  # a leftover costs storage, never correctness
+            log.warning("could not clean up unfinished transfers: %s", describe_failure(exc))
+
     def _copy_all(self, plan: Plan, report: Report) -> None:
-        """Copy with a bounded window of submitted files, tallying each as it finishes.
+        """Copy with as many files in flight as the controller allows, tallying each as it finishes.
 
         Finished futures arrive on a queue: waiting on the whole window for
         every completion would cost a lock per pending future each time.
@@ -284,15 +361,18 @@ class Executor:
         if not plan.copies:
             return
         finished: queue.SimpleQueue[Future[str | ArchivedObject | None]] = queue.SimpleQueue()
-        with ThreadPoolExecutor(
-            max_workers=self.options.workers, thread_name_prefix="s32s-copy"
-        ) as pool:
+        controller = self.concurrency
+        with (
+            ThreadPoolExecutor(
+                max_workers=controller.maximum, thread_name_prefix="s32s-copy"
+            ) as pool,
+            self._watching_throttling(controller),
+        ):
             pending: dict[Future[str | ArchivedObject | None], Action] = {}
             actions = iter(plan.copies)
-            window = self.options.workers * 4
             try:
                 while True:
-                    while len(pending) < window and not self.stop.is_set():
+                    while len(pending) < controller.limit and not self.stop.is_set():
                         action = next(actions, None)
                         if action is None:
                             break
@@ -313,6 +393,23 @@ class Executor:
                         self._tally(action, future.result(), report)
                 raise
 
+    @contextlib.contextmanager
+    def _watching_throttling(self, controller: ConcurrencyController) -> Iterator[None]:
+        """Tell the controller of every throttled attempt, including those botocore retries."""
+        if not controller.adaptive:
+            yield
+            return
+        from s32s.aws.clients import watch_throttling
+
+        found = (getattr(store, "client", None) for store in (self.source, self.dest))
+        clients = {id(client): client for client in found if client is not None}
+        stops = [watch_throttling(client, controller.throttled) for client in clients.values()]
+        try:
+            yield
+        finally:
+            for stop_watching in stops:
+                stop_watching()
+
     @staticmethod
     def _tally(action: Action, error: str | ArchivedObject | None, report: Report) -> None:
         if isinstance(error, ArchivedObject):
@@ -326,52 +423,32 @@ class Executor:
     def _make_dirs(self, plan: Plan, report: Report) -> None:
         for action in plan.mkdirs:
             try:
-                if isinstance(self.dest, S3Store):
-                    self.dest.put_folder_marker(action.key)
-                else:
-                    self.dest.make_dir(action.key)
+                self.dest.make_folder(action.key)
                 report.folders_created += 1
+            except FolderMarkersUnsupported as exc:
+                report.warnings.append(str(exc))
+                return
             except Exception as exc:
                 report.failed[f"{action.key}/"] = describe_failure(exc)
 
     def _delete_all(self, plan: Plan, report: Report) -> None:
         if not plan.deletes:
             return
-        if isinstance(self.dest, S3Store):
-            try:
-                failures = self.dest.delete_many([action.key for action in plan.deletes])
-            except Exception as exc:
-                failures = {action.key: describe_failure(exc) for action in plan.deletes}
-            for action in plan.deletes:
-                self._count_delete(action, failures.get(action.key), report)
-            return
+        try:
+            failures = self.dest.delete_many([action.key for action in plan.deletes])
+        except Exception as exc:
+            failures = {action.key: describe_failure(exc) for action in plan.deletes}
         for action in plan.deletes:
-            try:
-                self.dest.delete(action.key)
-                error = None
-            except Exception as exc:
-                error = describe_failure(exc)
-            self._count_delete(action, error, report)
-
-    def _count_delete(self, action: Action, error: str | None, report: Report) -> None:
-        self.reporter.finished(action, error)
-        if error:
-            report.failed[action.key] = f"not deleted: {error}"
-        else:
-            report.deleted += 1
-            report.bytes_deleted += action.size
+            error = failures.get(action.key)
+            self.reporter.finished(action, error)
+            if error:
+                report.failed[action.key] = f"not deleted: {error}"
+            else:
+                report.deleted += 1
+                report.bytes_deleted += action.size
 
     def _remove_dirs(self, plan: Plan, report: Report) -> None:
-        removed = 0
-        for action in plan.rmdirs:
-            if isinstance(self.dest, S3Store):
-                failures = self.dest.delete_many([f"{action.key}/"])
-                removed += 0 if failures else 1
-            elif self.dest.remove_dir(action.key):
-                removed += 1
-        report.folders_removed = removed
-        if removed and isinstance(self.dest, LocalStore) and self.options.sleep_after_rmdir > 0:
-            time.sleep(self.options.sleep_after_rmdir)
+        report.folders_removed = self.dest.remove_folders([action.key for action in plan.rmdirs])
 
 
 def run_plan(
@@ -384,7 +461,3 @@ def run_plan(
     stop: threading.Event | None = None,
 ) -> Report:
     return Executor(source, dest, options, reporter, stop).run(plan, report)
-
-
-def describe_store(store: Any) -> str:
-    return str(store)

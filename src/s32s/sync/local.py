@@ -8,13 +8,20 @@ import os
 import re
 import shutil
 import stat as stat_module
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from s32s.sync.entries import Entry
+from s32s.sync.parts import PartialDownload
+from s32s.sync.store import Opened, ProgressCallback
+
+CHUNK = 1024 * 1024
 
 TEMP_SUFFIX = ".s32s-tmp"
+PARTIAL_SUFFIX = f".partial{TEMP_SUFFIX}"  # a download kept to be resumed
+PARTIAL_RECORD_SUFFIX = f".partial-state{TEMP_SUFFIX}"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -62,12 +69,22 @@ class LocalStore:
     reason, and never deleted or replaced through.
     """
 
-    kind = "local"
+    lists_mtimes = True
+    implicit_folders = False
+    etags_are_content_md5 = True  # the hashes s32s computes from the files
 
-    def __init__(self, root: str | os.PathLike[str], *, backup_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        backup_dir: Path | None = None,
+        pause_after_rmdir: float = 0.0,
+    ) -> None:
         self.root = Path(root)
         self.backup_dir = backup_dir
+        self.pause_after_rmdir = pause_after_rmdir  # the ini's time_sleep_after_rm
         self.skipped: list[tuple[str, str]] = []
+        self.partials: list[Path] = []  # kept downloads found by the last listing
         self._checked_parents: set[Path] = set()
         self._temp_numbers = itertools.count()  # next() on a count is atomic: no lock needed
 
@@ -89,6 +106,7 @@ class LocalStore:
     def list(self) -> Iterator[Entry]:
         """Every file and folder below the root (files with size and mtime)."""
         self.skipped = []
+        self.partials = []
         if not self.root.is_dir():
             return
         yield from self._walk(str(self.root), "")
@@ -103,6 +121,8 @@ class LocalStore:
         for item in items:
             key = f"{relative}{item.name}"
             if item.name.endswith(TEMP_SUFFIX):
+                if item.name.endswith(PARTIAL_SUFFIX):
+                    self.partials.append(Path(item.path))
                 continue
             try:
                 if item.is_symlink():
@@ -126,8 +146,31 @@ class LocalStore:
         return Entry(key, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
     # reading and writing ----------------------------------------------------
-    def open_read(self, key: str) -> BinaryIO:
-        return open(self.path_of(key), "rb")
+    def open_read(self, entry: Entry) -> Opened:
+        return Opened(open(self.path_of(entry.key), "rb"), entry.mtime_ns)
+
+    def write(
+        self,
+        key: str,
+        body: BinaryIO,
+        size: int,
+        mtime_ns: int | None,
+        on_bytes: ProgressCallback | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """Copy `size` bytes from `body` into place atomically (see `atomic_writer`).
+
+        A file has no Content-Type: `content_type` is ignored.
+        """
+        received = 0
+        with self.atomic_writer(key, mtime_ns) as handle:
+            while chunk := body.read(CHUNK):
+                handle.write(chunk)
+                received += len(chunk)
+                if on_bytes:
+                    on_bytes(len(chunk))
+            if received != size:
+                raise OSError(f"received {received} of {size} bytes")
 
     @contextlib.contextmanager
     def atomic_writer(self, key: str, mtime_ns: int | None) -> Iterator[BinaryIO]:
@@ -151,16 +194,60 @@ class LocalStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             handle.close()
-            if mtime_ns is not None:
-                os.utime(temporary, ns=(mtime_ns, mtime_ns))
-            if self.backup_dir is not None and replacing:
-                self._backup(key, target)
-            os.replace(temporary, target)
+            self._put_in_place(key, temporary, mtime_ns, replacing=replacing)
         except BaseException:
             handle.close()
             with contextlib.suppress(OSError):
                 temporary.unlink()
             raise
+
+    def _put_in_place(
+        self, key: str, temporary: Path, mtime_ns: int | None, *, replacing: bool
+    ) -> None:
+        """Give a whole temporary file its mtime and rename it over `key` (backing up the old one)."""
+        target = self.path_of(key)
+        if mtime_ns is not None:
+            os.utime(temporary, ns=(mtime_ns, mtime_ns))
+        if self.backup_dir is not None and replacing:
+            self._backup(key, target)
+        os.replace(temporary, target)
+
+    def partial_download(self, key: str) -> PartialDownload:
+        """The temporary file (and its record) a large download of `key` is written to in parts.
+
+        Unlike `atomic_writer`'s, its name is fixed, so an interrupted download
+        is found and continued by the next run (one run per destination at a
+        time: the destination lock sees to it).
+        """
+        target = self.path_of(key)
+        self._ensure_parent(target)
+        self._existing_file(target)
+        return PartialDownload(
+            target.with_name(f".{target.name}{PARTIAL_SUFFIX}"),
+            target.with_name(f".{target.name}{PARTIAL_RECORD_SUFFIX}"),
+        )
+
+    def commit_partial(self, key: str, partial: PartialDownload, mtime_ns: int | None) -> None:
+        """Rename a whole partial download into place (its parts are already on disk)."""
+        replacing = self._existing_file(self.path_of(key))
+        self._put_in_place(key, partial.data_path, mtime_ns, replacing=replacing)
+        partial.discard()
+
+    def clean_leftovers(self) -> int:
+        return self.remove_stale_partials()
+
+    def remove_stale_partials(self) -> int:
+        """Remove the kept downloads the last listing found that no run continued."""
+        removed = 0
+        for data_path in self.partials:
+            record = data_path.with_name(
+                data_path.name[: -len(PARTIAL_SUFFIX)] + PARTIAL_RECORD_SUFFIX
+            )
+            if data_path.exists():
+                PartialDownload(data_path, record).discard()
+                removed += 1
+        self.partials = []
+        return removed
 
     @staticmethod
     def _existing_file(target: Path) -> bool:
@@ -186,7 +273,7 @@ class LocalStore:
         parent.mkdir(parents=True, exist_ok=True)
         self._checked_parents.add(parent)
 
-    def make_dir(self, key: str) -> None:
+    def make_folder(self, key: str) -> None:
         path = self.path_of(key)
         self._ensure_parent(path / "x")
 
@@ -198,13 +285,44 @@ class LocalStore:
         else:
             path.unlink(missing_ok=True)
 
-    def remove_dir(self, key: str) -> bool:
-        """Remove an empty folder; True when it was removed."""
-        try:
-            self.path_of(key).rmdir()
-        except OSError:
-            return False
-        return True
+    def delete_many(self, keys: list[str]) -> dict[str, str]:
+        failures: dict[str, str] = {}
+        for key in keys:
+            try:
+                self.delete(key)
+            except (OSError, ValueError) as exc:
+                from s32s.sync.execute import describe_failure
+
+                failures[key] = describe_failure(exc)
+        return failures
+
+    def remove_folders(self, keys: list[str]) -> int:
+        """Remove the empty folders among `keys`; then pause if the ini asks (slow file shares)."""
+        removed = 0
+        for key in keys:
+            try:
+                self.path_of(key).rmdir()
+            except OSError:
+                continue
+            removed += 1
+        if removed and self.pause_after_rmdir > 0:
+            time.sleep(self.pause_after_rmdir)
+        return removed
+
+    # comparing --------------------------------------------------------------
+    def content_etag(self, entry: Entry, like: str) -> str | None:
+        from s32s.sync.checksum import local_etag_like
+
+        return local_etag_like(self.path_of(entry.key), entry.size, like)
+
+    def read_metadata(self, entry: Entry) -> Entry:
+        return entry  # a disk's listing already holds the real mtime
+
+    def record_seen(self, key: str, etag: str | None, size: int, mtime_ns: int | None) -> None:
+        pass  # nothing to remember: the next listing reads the disk again
+
+    def save_seen(self) -> None:
+        pass
 
     def _backup(self, key: str, path: Path) -> None:
         assert self.backup_dir is not None
@@ -213,9 +331,3 @@ class LocalStore:
         if destination.exists():
             destination.unlink()
         shutil.move(str(path), str(destination))
-
-    def free_space(self) -> int | None:
-        try:
-            return shutil.disk_usage(self.root).free
-        except OSError:
-            return None

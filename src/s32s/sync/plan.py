@@ -41,7 +41,8 @@ class PlanOptions:
     delete: bool = True  # mirror: delete what the source no longer has
     delete_excluded: bool = False
     compare: CompareOptions = field(default_factory=CompareOptions)
-    markers_for_all_folders: bool = False  # S3 destinations: markers only for empty folders
+    # Where folders exist through their files (S3), only empty ones need creating.
+    only_empty_folders: bool = False
 
 
 @dataclass
@@ -94,8 +95,6 @@ def make_plan(
     source: Iterable[Entry],
     dest: Iterable[Entry],
     options: PlanOptions,
-    *,
-    dest_is_s3: bool = False,
 ) -> Plan:
     """Compare the two listings under `options` and return the plan."""
     source_files, source_dirs = _split(source)
@@ -121,14 +120,13 @@ def make_plan(
         else:
             plan.unchanged += 1
 
-    if dest_is_s3 and not options.markers_for_all_folders:
+    if options.only_empty_folders:
         wanted_dirs = source_dirs - _folders_with_content(source_files, source_dirs)
     else:
         wanted_dirs = source_dirs
+    folder_reason = "empty folder" if options.only_empty_folders else "new folder"
     for key in sorted(wanted_dirs - dest_dirs):
-        plan.mkdirs.append(
-            Action(Kind.MKDIR, key, reason="empty folder" if dest_is_s3 else "new folder")
-        )
+        plan.mkdirs.append(Action(Kind.MKDIR, key, reason=folder_reason))
 
     if options.delete:
         for key, entry in sorted(dest_files.items()):

@@ -4,36 +4,125 @@ from __future__ import annotations
 
 import contextlib
 import io
-import math
+import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from typing import Any, BinaryIO, NamedTuple
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO
 
+from s32s.errors import ConfigError
 from s32s.paths import S3Url
-from s32s.sync.entries import MTIME_METADATA_KEY, Entry, format_mtime, parse_mtime
+from s32s.sync.archived import ARCHIVED_ERROR_CODES
+from s32s.sync.bwlimit import count_unmoved
+from s32s.sync.entries import (
+    MTIME_METADATA_KEY,
+    Entry,
+    datetime_ns,
+    format_mtime,
+    parent_dirs,
+    recorded_mtime,
+)
 from s32s.sync.local import FileChangedError
 from s32s.sync.objectsettings import DEFAULT_SETTINGS, STORAGE_CLASSES, ObjectSettings
+from s32s.sync.parts import (
+    FileSlice,
+    Interrupted,
+    PartialDownload,
+    UploadJournal,
+    UploadRecord,
+    check_stop,
+    part_count,
+    part_size_for,
+    part_span,
+    pool_width,
+    run_parts,
+    slice_md5,
+)
 from s32s.sync.state import MetadataCache
+from s32s.sync.store import Opened, ProgressCallback
+
+__all__ = ["FileSlice", "Interrupted", "S3Store", "part_size_for"]
+
+log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-# Below this a file goes in one PUT (rclone's default cutoff): fewer requests,
-# and a plain-MD5 ETag that any later run can compare with a local hash.
-MULTIPART_THRESHOLD = 200 * MiB
-PART_SIZE = 8 * MiB
+# Above this a file goes in parts sent in parallel, and comes back as parallel
+# ranged GETs. A long link caps each TCP connection (its window over its round
+# trip), so one stream per file leaves most of the link idle: aws s3's 8 MiB
+# threshold and part size keep every file over two parts on several
+# connections, while parts stay large enough that a request's round trip is
+# small beside its transfer time. Env S32S_MULTIPART_THRESHOLD overrides it.
+MULTIPART_THRESHOLD = 8 * MiB
+PART_SIZE = 8 * MiB  # env S32S_MULTIPART_CHUNKSIZE overrides it
+MIN_PART_SIZE = 5 * MiB  # S3 refuses smaller parts (except the last)
+THRESHOLD_VARIABLE = "S32S_MULTIPART_THRESHOLD"
+PART_SIZE_VARIABLE = "S32S_MULTIPART_CHUNKSIZE"
 SMALL_BODY = 1 * MiB  # files up to this size are read whole, checked, and sent in one go
-MAX_PARTS = 10_000
 MAX_SINGLE_COPY = 5 * 1024 * MiB
 DELETE_BATCH = 1000
-
-ProgressCallback = Callable[[int], None]
+_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": MiB, "MB": MiB, "MIB": MiB}
+_UNITS |= {"G": 1024 * MiB, "GB": 1024 * MiB, "GIB": 1024 * MiB}
 # One string per storage class for millions of listed entries, not one each.
 _SHARED_CLASS_NAMES = {name: name for name in STORAGE_CLASSES}
 
 # Parts read from a stream (S3 → S3 across endpoints) are held in memory until
 # sent; at most this many exist at once in the whole process.
 STREAM_BUDGET = threading.BoundedSemaphore(8)
+
+
+def _size_setting(variable: str, default: int, minimum: int) -> int:
+    """A size from the environment (`8MB`, `16MiB`, `5242880`; MB means MiB, as in aws s3)."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    number = text.rstrip("bBkKmMgGiI ")
+    unit = text[len(number) :].strip().upper()
+    if not number.isdigit() or unit not in _UNITS or int(number) * _UNITS[unit] < minimum:
+        raise ConfigError(
+            f"{variable}={text!r} is not a size of at least {minimum // MiB} MiB.",
+            f"Use a number of bytes or a size such as 16MB, or unset {variable}.",
+        )
+    return int(number) * _UNITS[unit]
+
+
+def multipart_threshold() -> int:
+    """Files of at least this many bytes move in parts (default MULTIPART_THRESHOLD)."""
+    return _size_setting(THRESHOLD_VARIABLE, MULTIPART_THRESHOLD, 1)
+
+
+def preferred_part_size() -> int:
+    """The part size of uploads and ranged downloads (default PART_SIZE, grown for huge files)."""
+    return _size_setting(PART_SIZE_VARIABLE, PART_SIZE, MIN_PART_SIZE)
+
+
+def check_part_settings() -> None:
+    """Raise ConfigError now, before any transfer, when the size variables are malformed."""
+    multipart_threshold()
+    preferred_part_size()
+
+
+def _error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def _keeps_upload(exc: BaseException) -> bool:
+    """Whether an upload that failed with `exc` is worth keeping for the next run to continue.
+
+    Interruptions, lost connections, throttling and server errors are; a file
+    that changed, or a request the server refused for good, is not.
+    """
+    if isinstance(exc, FileChangedError):
+        return False
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return True
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return (
+        status >= 500 or status in (408, 429) or _error_code(exc) in ("SlowDown", "RequestTimeout")
+    )
 
 
 class _BufferedPart(io.BytesIO):
@@ -45,71 +134,14 @@ class _BufferedPart(io.BytesIO):
         super().close()
 
 
-def part_size_for(size: int, preferred: int = PART_SIZE) -> int:
-    """The part size for an object of `size` bytes: `preferred`, grown to stay within 10,000 parts."""
-    needed = math.ceil(size / MAX_PARTS)
-    return max(preferred, math.ceil(needed / MiB) * MiB)
+class FolderMarkersUnsupported(Exception):
+    """The S3 server cannot keep a folder marker (`key/`) as such."""
 
-
-class FileSlice:
-    """A seekable window on a file, so each part streams from disk instead of memory."""
-
-    def __init__(
-        self, path: str, start: int, length: int, on_read: ProgressCallback | None = None
-    ) -> None:
-        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
-        self._start = start
-        self._length = length
-        self._position = 0
-        self._on_read = on_read
-        self._file.seek(start)
-
-    def read(self, amount: int = -1) -> bytes:
-        remaining = self._length - self._position
-        if amount is None or amount < 0 or amount > remaining:
-            amount = remaining
-        data = self._file.read(amount)
-        self._position += len(data)
-        if self._on_read and data:
-            self._on_read(len(data))
-        return data
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if whence == os.SEEK_SET:
-            position = offset
-        elif whence == os.SEEK_CUR:
-            position = self._position + offset
-        else:
-            position = self._length + offset
-        if self._on_read and position < self._position:
-            self._on_read(position - self._position)  # a retry rewinds: take the bytes back
-        self._position = max(0, min(position, self._length))
-        self._file.seek(self._start + self._position)
-        return self._position
-
-    def tell(self) -> int:
-        return self._position
-
-    def __len__(self) -> int:
-        return self._length
-
-    def close(self) -> None:
-        self._file.close()
-
-    def __enter__(self) -> FileSlice:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class Opened(NamedTuple):
-    """A streaming body and what the GET said about the version being read."""
-
-    body: Any
-    mtime_ns: int | None
-    etag: str | None
-    content_type: str | None = None
+    def __init__(self, url: S3Url) -> None:
+        super().__init__(
+            f"The S3 server behind {url} cannot keep empty folders (folder markers): "
+            "empty folders were not copied there; folders with files are not affected."
+        )
 
 
 class S3Store:
@@ -117,12 +149,13 @@ class S3Store:
 
     Keys ending in `/` are folder markers: listed as folders, never as files.
     Writes are atomic on S3's side: a single PUT, or a multipart upload that is
-    completed only when every part arrived and aborted otherwise. `settings`
-    (Content-Type, storage class, encryption) join every request through its
-    `*_args` methods, one per request kind.
+    completed only when every part arrived. With an `UploadJournal`, an
+    interrupted multipart upload of a local file is kept for the next run to
+    continue; otherwise (and always for a file that changed) it is aborted.
     """
 
-    kind = "s3"
+    lists_mtimes = False
+    implicit_folders = True
 
     def __init__(
         self,
@@ -132,6 +165,7 @@ class S3Store:
         cache: MetadataCache | None = None,
         part_pool: ThreadPoolExecutor | None = None,
         endpoint: str | None = None,
+        uploads: UploadJournal | None = None,
         settings: ObjectSettings = DEFAULT_SETTINGS,
     ) -> None:
         self.url = url
@@ -140,11 +174,17 @@ class S3Store:
         self.endpoint = endpoint or getattr(getattr(client, "meta", None), "endpoint_url", None)
         self.cache = cache if cache is not None else MetadataCache(None)
         self.part_pool = part_pool
+        self.uploads = uploads  # None: interrupted multipart uploads are aborted, not resumed
         self.list_requests = 0
+        self.skipped: list[tuple[str, str]] = []
         self._prefix = url.key_prefix()
 
     def __str__(self) -> str:
         return str(self.url)
+
+    @property
+    def etags_are_content_md5(self) -> bool:
+        return self.settings.etags_are_content_md5
 
     @property
     def identity(self) -> str:
@@ -155,19 +195,45 @@ class S3Store:
 
     # listing ---------------------------------------------------------------
     def exists(self) -> bool:
-        """True when the bucket exists (raises for access problems)."""
-        self.client.head_bucket(Bucket=self.url.bucket)
+        """Always True: a prefix with nothing below it is an empty folder, not a missing one.
+
+        (A missing bucket fails the listing with a clear error.)
+        """
         return True
 
     def list(self) -> Iterator[Entry]:
-        paginator = self.client.get_paginator("list_objects_v2")
+        """Every file and folder below the prefix, in key order; large prefixes are listed in parallel.
+
+        A key ending in `/` is a folder marker. A 0-byte object without the
+        slash is a folder when other keys lie below it (servers that keep
+        objects as files list an empty folder that way), else an empty file;
+        such objects are held back until the listing shows which.
+        """
+        from s32s.aws.listing import list_objects
+
         self.list_requests = 0
-        for page in paginator.paginate(Bucket=self.url.bucket, Prefix=self._prefix):
-            self.list_requests += 1
-            for item in page.get("Contents", ()):
-                entry = self._entry(item)
-                if entry is not None:
-                    yield entry
+        counted = threading.Lock()
+
+        def count_page() -> None:
+            with counted:
+                self.list_requests += 1
+
+        empty: dict[str, dict[str, Any]] = {}
+        folders: set[str] = set()
+        for item in list_objects(self.client, self.url.bucket, self._prefix, on_page=count_page):
+            key = item["Key"]
+            if empty:
+                folders.update(p for p in parent_dirs(key) if p in empty)
+            if item.get("Size") == 0 and not key.endswith("/"):
+                empty[key] = item
+                continue
+            entry = self._entry(item)
+            if entry is not None:
+                yield entry
+        for key, item in empty.items():
+            entry = self._entry({**item, "Key": f"{key}/"} if key in folders else item)
+            if entry is not None:
+                yield entry
 
     def _entry(self, item: dict[str, Any]) -> Entry | None:
         relative = item["Key"][len(self._prefix) :]
@@ -175,7 +241,7 @@ class S3Store:
             return None  # the prefix's own folder marker
         etag = item.get("ETag", "").strip('"') or None
         modified = item.get("LastModified")
-        modified_ns = int(modified.timestamp() * 1e9) if modified is not None else None
+        modified_ns = datetime_ns(modified) if modified is not None else None
         if relative.endswith("/"):
             return Entry(relative.rstrip("/"), is_dir=True, modified_ns=modified_ns)
         size = int(item.get("Size", 0))
@@ -201,7 +267,7 @@ class S3Store:
         response = self.client.head_object(
             Bucket=self.url.bucket, Key=self.object_key(entry.key), **self.settings.sse_c_args()
         )
-        mtime_ns = parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY))
+        mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
         size = int(response.get("ContentLength", entry.size))
         self.cache.record(entry.key, etag, size, mtime_ns)
@@ -240,23 +306,184 @@ class S3Store:
         size: int,
         mtime_ns: int | None,
         on_bytes: ProgressCallback | None = None,
-        part_size: int = PART_SIZE,
+        part_size: int | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
-        """Upload a local file: one PUT when small, a parallel multipart upload when large."""
+        """Upload a local file: one PUT when small, parallel (resumable) parts when large."""
         if size <= SMALL_BODY:
             response = self._put_whole(key, _read_file(path, size), mtime_ns, on_bytes)
-        elif size < MULTIPART_THRESHOLD or self.part_pool is None:
-            with FileSlice(path, 0, size, on_bytes) as body:
+        elif size < multipart_threshold() or self.part_pool is None:
+            with FileSlice(path, 0, size, on_bytes, stop) as body:
                 response = self._put(key, body, size, mtime_ns)
         else:
-            chunk = part_size_for(size, part_size)
-
-            def open_part(number: int) -> FileSlice:
-                start = (number - 1) * chunk
-                return FileSlice(path, start, min(chunk, size - start), on_bytes)
-
-            response = self._multipart(key, size, chunk, mtime_ns, open_part)
+            chunk = part_size_for(size, part_size or preferred_part_size())
+            response = self._upload_in_parts(path, key, size, mtime_ns, chunk, on_bytes, stop)
         self._remember(key, response, size, mtime_ns)
+
+    def _upload_in_parts(
+        self,
+        path: str,
+        key: str,
+        size: int,
+        mtime_ns: int | None,
+        chunk: int,
+        on_bytes: ProgressCallback | None,
+        stop: threading.Event | None,
+    ) -> dict[str, Any]:
+        """Continue this file's unfinished upload when one is recorded and still valid, else start one."""
+        object_key = self.object_key(key)
+        upload_id, done = self._reusable_parts(path, object_key, size, mtime_ns, chunk)
+        if upload_id is None:
+            upload_id = self._create_upload(key, mtime_ns)
+            if self.uploads is not None:
+                self.uploads.save(
+                    UploadRecord(
+                        self.uploads.endpoint,
+                        self.url.bucket,
+                        object_key,
+                        upload_id,
+                        chunk,
+                        size,
+                        mtime_ns,
+                        socket.gethostname(),
+                        os.getpid(),
+                    )
+                )
+        reused = sum(part_span(number, chunk, size)[1] for number in done)
+        if on_bytes and reused:
+            count_unmoved(on_bytes, reused)
+
+        def open_part(number: int) -> FileSlice:
+            return FileSlice(path, *part_span(number, chunk, size), on_bytes, stop)
+
+        missing = [n for n in range(1, part_count(size, chunk) + 1) if n not in done]
+        try:
+            return self._send_parts(object_key, upload_id, missing, open_part, done, stop=stop)
+        except BaseException as exc:
+            if on_bytes and reused:
+                on_bytes(-reused)
+            if self.uploads is None or not _keeps_upload(exc):
+                self._abort(object_key, upload_id)
+            raise
+
+    def _reusable_parts(
+        self, path: str, object_key: str, size: int, mtime_ns: int | None, chunk: int
+    ) -> tuple[str | None, dict[int, str]]:
+        """(upload id, {part number: ETag}) of a recorded upload this file can continue.
+
+        The record must match the file's size and mtime and the part size, the
+        upload must still exist, and every part already uploaded must hold the
+        bytes of that part of the file (MD5). Anything else aborts the old
+        upload: the caller starts a clean one.
+        """
+        if self.uploads is None:
+            return None, {}
+        record = self.uploads.load(self.url.bucket, object_key)
+        if record is None:
+            return None, {}
+        if not record.matches(size, mtime_ns, chunk):
+            log.debug("%s changed since its upload was interrupted: starting over", path)
+            self._abort(object_key, record.upload_id)
+            return None, {}
+        try:
+            listed = self._list_parts(object_key, record.upload_id)
+        except Exception as exc:
+            if _error_code(exc) not in ("NoSuchUpload", "404", "NoSuchKey"):
+                raise
+            log.debug("the unfinished upload of %s is gone: starting over", path)
+            self.uploads.forget(self.url.bucket, object_key)
+            return None, {}
+        if self._parts_match(path, size, chunk, listed):
+            return record.upload_id, {int(p["PartNumber"]): str(p["ETag"]) for p in listed}
+        log.debug("an uploaded part of %s does not match the file: starting over", path)
+        self._abort(object_key, record.upload_id)
+        return None, {}
+
+    def _list_parts(self, object_key: str, upload_id: str) -> list[dict[str, Any]]:
+        paginator = self.client.get_paginator("list_parts")
+        parts: list[dict[str, Any]] = []
+        for page in paginator.paginate(Bucket=self.url.bucket, Key=object_key, UploadId=upload_id):
+            parts += page.get("Parts", ())
+        return parts
+
+    def _parts_match(self, path: str, size: int, chunk: int, listed: list[dict[str, Any]]) -> bool:
+        """True when each listed part has the size and the MD5 of the same bytes of the file.
+
+        With SSE-KMS or SSE-C a part's ETag is not its MD5: the sizes are
+        checked alone (the record already pinned the file's size and mtime).
+        """
+        count = part_count(size, chunk)
+        md5_etags = self.settings.etags_are_content_md5
+
+        def matches(part: dict[str, Any]) -> bool:
+            number = int(part.get("PartNumber", 0))
+            if not 1 <= number <= count:
+                return False
+            start, length = part_span(number, chunk, size)
+            if int(part.get("Size", -1)) != length:
+                return False
+            if not md5_etags:
+                return True
+            return slice_md5(path, start, length) == str(part.get("ETag", "")).strip('"')
+
+        if self.part_pool is None:
+            return all(map(matches, listed))
+        return all(self.part_pool.map(matches, listed))
+
+    def _create_upload(
+        self, key: str, mtime_ns: int | None, content_type: str | None = None
+    ) -> str:
+        """Start a multipart upload of `key`; the settings go here (parts carry only SSE-C)."""
+        return str(
+            self.client.create_multipart_upload(
+                Bucket=self.url.bucket,
+                Key=self.object_key(key),
+                Metadata=self._metadata(mtime_ns),
+                **self.settings.write_args(key, content_type),
+            )["UploadId"]
+        )
+
+    def _send_parts(
+        self,
+        object_key: str,
+        upload_id: str,
+        numbers: list[int],
+        open_part: Callable[[int], Any],
+        done: dict[int, str],
+        *,
+        send_part: Callable[[str, str, int, Any], str] | None = None,
+        stop: threading.Event | None = None,
+    ) -> dict[str, Any]:
+        """Send the parts `numbers` on the part pool, then complete the upload with `done` + them.
+
+        `send_part(object_key, upload_id, number, body)` returns the part's
+        ETag; by default it uploads `body`, the value `open_part(number)` made.
+        """
+        assert self.part_pool is not None
+        sender = send_part or self._upload_part
+
+        def send(number: int, body: Any) -> tuple[int, str]:
+            return number, sender(object_key, upload_id, number, body)
+
+        sent = run_parts(
+            self.part_pool, numbers, open_part, send, window=pool_width(self.part_pool), stop=stop
+        )
+        parts = {**done, **dict(sent)}
+        check_stop(stop)
+        response = dict(
+            self.client.complete_multipart_upload(
+                Bucket=self.url.bucket,
+                Key=object_key,
+                UploadId=upload_id,
+                MultipartUpload={
+                    "Parts": [{"PartNumber": n, "ETag": parts[n]} for n in sorted(parts)]
+                },
+                **self.settings.sse_c_args(),
+            )
+        )
+        if self.uploads is not None:
+            self.uploads.forget(self.url.bucket, object_key)
+        return response
 
     def upload_stream(
         self,
@@ -265,15 +492,17 @@ class S3Store:
         size: int,
         mtime_ns: int | None,
         on_bytes: ProgressCallback | None = None,
-        part_size: int = PART_SIZE,
+        part_size: int | None = None,
         content_type: str | None = None,
     ) -> None:
         """Upload from a non-seekable stream (another endpoint's GET) with bounded memory.
 
         Objects up to one part are buffered and sent in one PUT; larger ones go
         multipart, so no more than one part per worker plus STREAM_BUDGET parts
-        are ever held in memory. `content_type` is the source object's.
+        are ever held in memory. `content_type` is the source object's (None:
+        guessed from the key, unless the settings say not to).
         """
+        part_size = part_size or preferred_part_size()
         if size <= part_size or self.part_pool is None:
             response = self._put_whole(
                 key, _read_exactly(reader, size), mtime_ns, on_bytes, content_type
@@ -282,7 +511,7 @@ class S3Store:
             chunk = part_size_for(size, part_size)
 
             def open_part(number: int) -> _BufferedPart:
-                # Called in order by _run_parts; the shared budget bounds memory across files.
+                # Called in order by run_parts; the shared budget bounds memory across files.
                 STREAM_BUDGET.acquire()
                 try:
                     data = _read_exactly(reader, min(chunk, size - (number - 1) * chunk))
@@ -324,35 +553,16 @@ class S3Store:
         chunk: int,
         mtime_ns: int | None,
         open_part: Callable[[int], Any],
-        send_part: Callable[..., str] | None = None,
+        send_part: Callable[[str, str, int, Any], str] | None = None,
         content_type: str | None = None,
     ) -> dict[str, Any]:
-        """One multipart upload, completed only when every part arrived and aborted otherwise.
-
-        `send_part(object_key, upload_id, number, body)` returns the part's
-        ETag; by default it uploads `body`, the value `open_part(number)` made.
-        """
+        """One multipart upload (from a stream or a server-side copy), aborted if anything fails."""
         object_key = self.object_key(key)
-        upload_id = self.client.create_multipart_upload(
-            Bucket=self.url.bucket,
-            Key=object_key,
-            Metadata=self._metadata(mtime_ns),
-            **self.settings.write_args(key, content_type),
-        )["UploadId"]
-        sender = send_part or self._upload_part
-
-        def send(number: int, body: Any) -> dict[str, Any]:
-            return {"PartNumber": number, "ETag": sender(object_key, upload_id, number, body)}
-
+        upload_id = self._create_upload(key, mtime_ns, content_type)
+        numbers = list(range(1, part_count(size, chunk) + 1))
         try:
-            parts = self._run_parts(send, math.ceil(size / chunk) or 1, open_part)
-            return dict(
-                self.client.complete_multipart_upload(
-                    Bucket=self.url.bucket,
-                    Key=object_key,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
-                )
+            return self._send_parts(
+                object_key, upload_id, numbers, open_part, {}, send_part=send_part
             )
         except BaseException:
             self._abort(object_key, upload_id)
@@ -373,49 +583,90 @@ class S3Store:
                 body.close()
         return str(result["ETag"])
 
-    def _run_parts(
-        self,
-        send: Callable[[int, Any], dict[str, Any]],
-        count: int,
-        open_part: Callable[[int], Any],
-    ) -> list[dict[str, Any]]:
-        """Send `count` parts on the part pool, at most one pool's width in flight.
-
-        Parts are opened (or read from a stream) here, in order, so a streamed
-        source is consumed sequentially and memory stays within the window.
-        """
-        assert self.part_pool is not None
-        window = max(1, getattr(self.part_pool, "_max_workers", 4))
-        results: list[dict[str, Any]] = []
-        pending: set[Any] = set()
-        number = 1
-        try:
-            while number <= count or pending:
-                while number <= count and len(pending) < window:
-                    pending.add(self.part_pool.submit(send, number, open_part(number)))
-                    number += 1
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                results += [future.result() for future in done]
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            wait(pending)
-            raise
-        return sorted(results, key=lambda part: part["PartNumber"])
-
     def _abort(self, object_key: str, upload_id: str) -> None:
         with contextlib.suppress(Exception):
             self.client.abort_multipart_upload(
                 Bucket=self.url.bucket, Key=object_key, UploadId=upload_id
             )
+        if self.uploads is not None:
+            record = self.uploads.load(self.url.bucket, object_key)
+            if record is not None and record.upload_id == upload_id:
+                self.uploads.forget(self.url.bucket, object_key)
 
-    def put_folder_marker(self, key: str) -> None:
+    def clean_leftovers(self) -> int:
+        return self.abort_abandoned_uploads()
+
+    def abort_abandoned_uploads(self) -> int:
+        """Abort the unfinished uploads s32s recorded below this prefix; returns how many.
+
+        Only s32s's own records are considered (never an upload another
+        program started), and not those of another s32s process still running
+        on this machine.
+        """
+        if self.uploads is None:
+            return 0
+        aborted = 0
+        for record in self.uploads.under(self.url.bucket, self._prefix):
+            if record.is_running_elsewhere():
+                continue
+            self._abort(record.key, record.upload_id)
+            log.debug("aborted the unfinished upload of s3://%s/%s", record.bucket, record.key)
+            aborted += 1
+        return aborted
+
+    def make_folder(self, key: str) -> None:
+        """Keep an empty folder as the marker object `key/` (S3 has no folders).
+
+        Servers that keep objects as files (rclone's `serve s3`, gateways over
+        a file system) turn `key/` into an empty *file*, which a pull would
+        write where the folder was. So the first marker a store writes is read
+        back; where it did not stay a marker, the stray object is deleted, the
+        location is remembered as one without folders, and
+        `FolderMarkersUnsupported` is raised (then and on every later try).
+        """
+        if self.cache.folder_markers is False:
+            raise FolderMarkersUnsupported(self.url)
+        marker = f"{self.object_key(key)}/"
         self.client.put_object(
-            Bucket=self.url.bucket,
-            Key=f"{self.object_key(key)}/",
-            Body=b"",
-            **self.settings.marker_args(),
+            Bucket=self.url.bucket, Key=marker, Body=b"", **self.settings.marker_args()
         )
+        if self.cache.folder_markers:
+            return
+        listed = self.client.list_objects_v2(Bucket=self.url.bucket, Prefix=marker, MaxKeys=1)
+        kept = [item["Key"] for item in listed.get("Contents", ())] == [marker]
+        if not kept:
+            self.client.delete_object(Bucket=self.url.bucket, Key=marker[:-1])
+        self.cache.folder_markers = kept
+        if not kept:
+            raise FolderMarkersUnsupported(self.url)
+
+    def remove_folders(self, keys: list[str]) -> int:
+        failures = self.delete_many([f"{key}/" for key in keys]) if keys else {}
+        return len(keys) - len(failures)
+
+    def write(
+        self,
+        key: str,
+        body: BinaryIO,
+        size: int,
+        mtime_ns: int | None,
+        on_bytes: ProgressCallback | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        self.upload_stream(body, key, size, mtime_ns, on_bytes, content_type=content_type)
+
+    # comparing -------------------------------------------------------------
+    def content_etag(self, entry: Entry, like: str) -> str | None:
+        return None  # hashing an object would mean downloading it
+
+    def read_metadata(self, entry: Entry) -> Entry:
+        return self.head(entry)
+
+    def record_seen(self, key: str, etag: str | None, size: int, mtime_ns: int | None) -> None:
+        self.cache.record(key, etag, size, mtime_ns)
+
+    def save_seen(self) -> None:
+        self.cache.save()
 
     def copy_from(
         self, source: S3Store, entry: Entry, on_bytes: ProgressCallback | None = None
@@ -475,23 +726,101 @@ class S3Store:
         return str(response.get("ETag", "")).strip('"')
 
     # reading ---------------------------------------------------------------
+    def _get_arguments(self, key: str, etag: str | None) -> dict[str, Any]:
+        """The arguments of every GET of `key`: `IfMatch` pins the version listed; SSE-C's key."""
+        arguments: dict[str, Any] = {
+            "Bucket": self.url.bucket,
+            "Key": self.object_key(key),
+            **self.settings.sse_c_args(),
+        }
+        if etag:
+            arguments["IfMatch"] = f'"{etag}"'
+        return arguments
+
     def open_read(self, entry: Entry) -> Opened:
         """A streaming body, the recorded mtime, the ETag and Content-Type of the object being read.
 
         `IfMatch` pins the version listed: an object replaced since the listing
-        fails with PreconditionFailed instead of mixing two versions.
+        fails with PreconditionFailed instead of mixing two versions. The
+        metadata the GET returned is remembered, so the next run needs no HEAD.
         """
-        arguments: dict[str, Any] = {
-            "Bucket": self.url.bucket,
-            "Key": self.object_key(entry.key),
-            **self.settings.sse_c_args(),
-        }
-        if entry.etag:
-            arguments["IfMatch"] = f'"{entry.etag}"'
-        response = self.client.get_object(**arguments)
-        mtime_ns = parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY))
+        response = self.client.get_object(**self._get_arguments(entry.key, entry.etag))
+        mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
+        self.cache.record(entry.key, etag, entry.size, mtime_ns)
         return Opened(response["Body"], mtime_ns, etag, response.get("ContentType"))
+
+    def reads_in_parts(self, entry: Entry) -> bool:
+        """Whether `entry` is downloaded as parallel ranged GETs (large, with a listed ETag)."""
+        return (
+            self.part_pool is not None
+            and entry.etag is not None
+            and entry.size >= multipart_threshold()
+        )
+
+    def download_in_parts(
+        self,
+        entry: Entry,
+        partial: PartialDownload,
+        on_bytes: ProgressCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> int | None:
+        """Fetch `entry` as parallel ranged GETs into `partial`; returns the recorded mtime.
+
+        Every range is pinned to the listed ETag (`IfMatch`), so a replaced
+        object is never spliced; parts a previous run wrote for the same ETag
+        are kept. The partial file survives a failure or an interruption (the
+        next run continues it) but not a replaced object.
+        """
+        assert self.part_pool is not None and entry.etag is not None
+        chunk = part_size_for(entry.size, preferred_part_size())
+        done = partial.resume(entry.etag, entry.size, chunk)
+        counted = [sum(part_span(n, chunk, entry.size)[1] for n in done)]
+        lock = threading.Lock()
+
+        def advanced(byte_count: int) -> None:
+            with lock:
+                counted[0] += byte_count
+            if on_bytes:
+                on_bytes(byte_count)
+
+        if on_bytes and counted[0]:
+            count_unmoved(on_bytes, counted[0])
+
+        def fetch(number: int, _: None) -> int:
+            start, length = part_span(number, chunk, entry.size)
+            response = self.client.get_object(
+                **self._get_arguments(entry.key, entry.etag),
+                Range=f"bytes={start}-{start + length - 1}",
+            )
+            body = response["Body"]
+            try:
+                _check_same_version(response, entry.etag)
+                partial.set_mtime(recorded_mtime(response))
+                return partial.write_part(number, _chunks(body, stop), advanced)
+            finally:
+                body.close()
+
+        missing = [n for n in range(1, part_count(entry.size, chunk) + 1) if n not in done]
+        try:
+            run_parts(
+                self.part_pool,
+                missing,
+                lambda number: None,
+                fetch,
+                window=pool_width(self.part_pool),
+                stop=stop,
+            )
+        except BaseException as exc:
+            if on_bytes:
+                on_bytes(-counted[0])
+            if _error_code(exc) in ("PreconditionFailed", "412"):
+                partial.discard()  # another version now: nothing kept is of use
+            elif _error_code(exc) in ARCHIVED_ERROR_CODES:
+                partial.discard()  # nothing came: the run reports it 'archived, restore first'
+            raise
+        assert partial.record is not None
+        return partial.record.mtime_ns
 
     # deleting --------------------------------------------------------------
     def delete_many(self, keys: list[str]) -> dict[str, str]:
@@ -523,6 +852,23 @@ def _read_file(path: str, size: int) -> bytes:
             f"{len(data)} bytes read where {size} were listed: the file changed while it was read"
         )
     return data
+
+
+def _check_same_version(response: dict[str, Any], etag: str | None) -> None:
+    """Refuse a range of another version, for servers that ignore `IfMatch`."""
+    answered = str(response.get("ETag", "")).strip('"')
+    if answered and etag and answered != etag:
+        from botocore.exceptions import ClientError
+
+        error = {"Code": "PreconditionFailed", "Message": f"ETag {answered} is not {etag}"}
+        raise ClientError({"Error": error}, "GetObject")
+
+
+def _chunks(body: Any, stop: threading.Event | None) -> Iterator[bytes]:
+    """A response body in chunks of 1 MiB, stopping with `Interrupted` when asked to."""
+    for chunk in body.iter_chunks(MiB):
+        check_stop(stop)
+        yield chunk
 
 
 def _read_exactly(reader: BinaryIO, size: int) -> bytes:

@@ -42,6 +42,7 @@ class MetadataCache:
         self._lock = threading.Lock()
         self._items: dict[str, tuple[str, int, int]] = {}
         self._dirty = False
+        self._folder_markers: bool | None = None  # None: not known yet
         if path is not None:
             self._load(path)
 
@@ -53,6 +54,8 @@ class MetadataCache:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             self._items = {k: (str(v[0]), int(v[1]), int(v[2])) for k, v in data["items"].items()}
+            markers = data.get("folder_markers")
+            self._folder_markers = markers if isinstance(markers, bool) else None
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             self._items = {}  # a missing or damaged cache only costs HEAD requests
 
@@ -73,6 +76,17 @@ class MetadataCache:
                 self._items.pop(key, None)
             self._dirty = True
 
+    @property
+    def folder_markers(self) -> bool | None:
+        """Whether the location's server keeps folder markers; None until a marker was written."""
+        return self._folder_markers
+
+    @folder_markers.setter
+    def folder_markers(self, supported: bool) -> None:
+        with self._lock:
+            self._folder_markers = supported
+            self._dirty = True
+
     def forget(self, key: str) -> None:
         with self._lock:
             if self._items.pop(key, None) is not None:
@@ -82,7 +96,10 @@ class MetadataCache:
         if self.path is None or not self._dirty:
             return
         with self._lock:
-            text = json.dumps({"version": 1, "items": self._items}, separators=(",", ":"))
+            document: dict[str, object] = {"version": 1, "items": self._items}
+            if self._folder_markers is not None:
+                document["folder_markers"] = self._folder_markers
+            text = json.dumps(document, separators=(",", ":"))
             self._dirty = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(f".{os.getpid()}.tmp")

@@ -7,7 +7,7 @@ The config keeps the format of `s3_transfer.py`::
            access_key: ${SRC_KEY}, secret_access_key: ${SRC_SECRET}}   # or profile: name
     dst:  {bucket: b2, bucket_prefix: copy/, region: snow, endpoint_urls: [https://192.168.1.50:8443]}
     log:  {local_directory: ./logs, bucket: logs, bucket_prefix: transfers}
-    workers: 16
+    workers: 16                     # optional: without it, concurrency adapts to the link
 
 `dst` may also say how objects are written (`storage_class`, `sse`,
 `sse_kms_key_id`, `sse_c_key_file`), and `src` which SSE-C key reads its
@@ -35,6 +35,7 @@ from s32s.errors import ConfigError
 from s32s.paths import S3Url
 from s32s.sync.bwlimit import BandwidthLimiter
 from s32s.sync.compare import CompareOptions
+from s32s.sync.concurrency import pool_size
 from s32s.sync.execute import ExecuteOptions
 from s32s.sync.job import SyncJob
 from s32s.sync.objectsettings import (
@@ -66,7 +67,6 @@ _LOG_KEYS = _SIDE_KEYS | {"local_directory"}
 _SRC_KEYS = _SIDE_KEYS | {"sse_c_key_file"}
 _DST_KEYS = _SRC_KEYS | {"storage_class", "sse", "sse_kms_key_id"}
 _TOP_KEYS = {"src", "dst", "log", "workers"}
-DEFAULT_WORKERS = 16
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,9 @@ class Side:
     def credentials_id(self) -> tuple[str | None, ...]:
         return (self.profile, self.access_key, self.secret_key, self.session_token)
 
-    def factory(self, base: AwsOptions, endpoint_url: str | None, workers: int) -> ClientFactory:
+    def factory(
+        self, base: AwsOptions, endpoint_url: str | None, workers: int | None
+    ) -> ClientFactory:
         options = AwsOptions(
             profile=self.profile
             if self.profile
@@ -109,7 +111,7 @@ class Side:
             max_attempts=3 if len(self.endpoint_urls) > 1 else base.max_attempts,
             connect_timeout=5.0 if len(self.endpoint_urls) > 1 else base.connect_timeout,
         )
-        return ClientFactory(options.with_pool(workers + 4))
+        return ClientFactory(options.with_pool(pool_size(workers) + 4))
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ class TransferConfig:
     dst: Side
     log_directory: Path | None
     log_side: Side | None
-    workers: int
+    workers: int | None  # None: concurrency adapts to the link
     warnings: tuple[str, ...] = ()
 
 
@@ -260,8 +262,10 @@ def load_transfer_config(path: Path) -> TransferConfig:
             log_side = None
     if log_directory is None and log_side is None:
         log_directory = (Path.cwd() / "logs").resolve()
-    workers = data.get("workers", DEFAULT_WORKERS)
-    if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 256:
+    workers = data.get("workers")
+    if workers is not None and (
+        not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 256
+    ):
         raise ConfigError(f"{path}: workers must be a whole number from 1 to 256, not {workers!r}.")
     if src.url == dst.url and src.endpoint_urls == dst.endpoint_urls:
         raise ConfigError(f"{path}: src and dst are the same bucket and prefix.")
@@ -270,7 +274,7 @@ def load_transfer_config(path: Path) -> TransferConfig:
     )
 
 
-def _client_for(side: Side, base: AwsOptions, workers: int) -> Any:
+def _client_for(side: Side, base: AwsOptions, workers: int | None) -> Any:
     if len(side.endpoint_urls) <= 1:
         endpoint = side.endpoint_urls[0] if side.endpoint_urls else None
         return side.factory(base, endpoint, workers).s3()
@@ -292,6 +296,7 @@ def build_job(
     part_pool: Any,
     workers: int | None = None,
     *,
+    inventory: str | None = None,
     settings: ObjectSettings = DEFAULT_SETTINGS,
     bandwidth: BandwidthLimiter | None = None,
     skip_archived: bool = False,
@@ -299,7 +304,10 @@ def build_job(
 ) -> SyncJob:
     """The engine job for a transfer: copy missing or different objects, delete nothing.
 
-    `settings` (the command's flags) override what each side of the config says.
+    With `inventory` (the S3 URL of an S3 Inventory `manifest.json`) the
+    source is listed from that report instead of LIST (read with the source's
+    credentials); see `s32s.transfers.inventory`. `settings` (the command's
+    flags) override what each side of the config says.
     """
     workers = workers or config.workers
     src_client = _client_for(config.src, base, workers)
@@ -320,9 +328,14 @@ def build_job(
             settings=side.settings.overridden_by(settings),
         )
 
+    source = store(config.src, src_client)
+    if inventory is not None:
+        from s32s.transfers.inventory import inventory_source
+
+        source = inventory_source(inventory, source, src_client)
     return SyncJob(
         name="transfer",
-        source=store(config.src, src_client),
+        source=source,
         dest=store(config.dst, dst_client),
         plan_options=PlanOptions(delete=False, compare=CompareOptions(mode="etag")),
         execute_options=ExecuteOptions(
@@ -335,8 +348,11 @@ def build_job(
     )
 
 
-def new_log(config: TransferConfig, workers: int) -> TransferLog:
-    return TransferLog(src=config.src.log_side(), dst=config.dst.log_side(), max_workers=workers)
+def new_log(config: TransferConfig, workers: int | None) -> TransferLog:
+    """The run's log; `max_workers` is the most objects the run may copy at once."""
+    return TransferLog(
+        src=config.src.log_side(), dst=config.dst.log_side(), max_workers=pool_size(workers)
+    )
 
 
 def log_target(config: TransferConfig) -> S3LogTarget | None:
@@ -357,14 +373,28 @@ def log_factory(config: TransferConfig, base: AwsOptions) -> ClientFactory | Non
 class TransferLogReporter:
     """Feeds the engine's events into the transfer log."""
 
-    def __init__(self, log: TransferLog, src: Side, dst: Side) -> None:
+    def __init__(
+        self,
+        log: TransferLog,
+        src: Side,
+        dst: Side,
+        *,
+        engine: str | None = None,
+        totals_from_plan: bool = True,
+        archives: dict[str, str] | None = None,
+    ) -> None:
         self.log = log
+        self.engine = engine
+        self.archives = archives if archives is not None else {}
+        self.totals_from_plan = totals_from_plan
         self.src_prefix = src.url.key_prefix()
         self.dst_prefix = dst.url.key_prefix()
         self._started: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def planned(self, name: str, plan: Plan) -> None:
+        if not self.totals_from_plan:
+            return  # part of a larger plan, whose totals are already set
         self.log.set_initial(
             synced_objects=plan.unchanged,
             unsynced_objects=len(plan.copies),
@@ -385,6 +415,14 @@ class TransferLogReporter:
         if error:
             self.log.record_failed(source_key, error)
         else:
+            marks = {"engine": self.engine} if self.engine else {}
+            if action.key in self.archives:
+                marks["archive"] = self.archives[action.key]
             self.log.record_moved(
-                source_key, f"{self.dst_prefix}{action.key}", action.size, started, time.time()
+                source_key,
+                f"{self.dst_prefix}{action.key}",
+                action.size,
+                started,
+                time.time(),
+                **marks,
             )

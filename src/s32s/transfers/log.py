@@ -123,6 +123,7 @@ class TransferLog:
         self.bytes_transferred = 0
         self._moved: list[dict[str, Any]] = []
         self._failed: dict[str, str] = {}
+        self._sections: dict[str, Any] = {}
 
     @property
     def file_name(self) -> str:
@@ -154,10 +155,14 @@ class TransferLog:
         size: int,
         started: float,
         ended: float | None = None,
+        **marks: str,
     ) -> None:
         """One object arrived whole at the destination (epoch seconds for the times).
 
         A key that had failed before (and was retried) leaves `failed_objects`.
+        `marks` are extra fields of the entry: `engine` (`batch` or `local`
+        when a run used S3 Batch Operations), `archive` (the tar archive that
+        carried the file to a Snowball Edge).
         """
         ended = self._clock() if ended is None else ended
         entry = {
@@ -167,6 +172,7 @@ class TransferLog:
             "epoch_time_start": started,
             "epoch_time_end": ended,
             "total_time_seconds": round(max(ended - started, 0.0), 3),
+            **marks,
         }
         with self._lock:
             self._moved.append(entry)
@@ -179,6 +185,17 @@ class TransferLog:
         with self._lock:
             self._failed[key] = reason
         self._changed()
+
+    def set_section(self, name: str, value: Any) -> None:
+        """A field after those of `s3_transfer.py` (e.g. `batch_job`, `inventory`)."""
+        with self._lock:
+            self._sections[name] = value
+        self._changed()
+
+    def section(self, name: str) -> Any:
+        """A field set with `set_section`, or None."""
+        with self._lock:
+            return self._sections.get(name)
 
     def finish(self, status: str | None = None) -> None:
         """Stamp the end. Without `status`: Completed when nothing failed or is left, else Failed."""
@@ -214,6 +231,7 @@ class TransferLog:
             status, end, duration = self.status, self.end_time_epoch, self.total_duration_seconds
             synced, unsynced = self.initial_synced_objects, self.initial_unsynced_objects
             to_move = self.total_bytes_to_move
+            sections = json.loads(json.dumps(self._sections, default=str))
         total = synced + unsynced
         final_synced = synced + len(moved)
         percentage = 100.0 if total == 0 else min(final_synced / total * 100, 100.0)
@@ -236,6 +254,7 @@ class TransferLog:
             "bytes_transferred": transferred,
             "remaining_bytes": max(to_move - transferred, 0),
             "failed_objects": failed,
+            **sections,
         }
 
     def to_json(self) -> str:
