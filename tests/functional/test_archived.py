@@ -170,3 +170,25 @@ def test_a_restore_already_running_or_refused_is_reported(tmp_path: Path) -> Non
         "archived (GLACIER), restore first (the restore request failed: "
     )
     assert report.failed == {}
+
+
+def test_a_large_archived_object_read_in_parts_is_reported_and_restored(
+    mock_s3: Any, tmp_path: Path, multipart_threshold: int
+) -> None:
+    """Ranged GETs of an archived object fail as a whole GET does: same report, no partial file."""
+    from s32s.sync.s3 import MiB
+
+    body = b"g" * (multipart_threshold + MiB)
+    mock_s3.create_bucket(Bucket=BUCKET)
+    mock_s3.put_object(Bucket=BUCKET, Key="big/frozen.bin", Body=body, StorageClass="GLACIER")
+    report = sync(S3Url(BUCKET, "big"), tmp_path, restore_archived_days=1)
+    assert report.failed == {}
+    assert report.archived == {
+        "frozen.bin": "archived (GLACIER), restore requested for 1 days: run again once it is "
+        "restored"
+    }
+    assert report.exit_code == ExitCode.PARTIAL_FAILURE
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # no partial download kept
+    again = sync(S3Url(BUCKET, "big"), tmp_path)
+    assert again.archived == {} and again.copied == 1
+    assert (tmp_path / "frozen.bin").read_bytes() == body

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -382,3 +382,137 @@ def test_the_limiter_paces_streamed_copies_not_server_side_ones(
     assert report.copied == 1
     # 80 KiB at 64 KiB/s after a 16 KiB burst: one second of waiting, or none at all.
     assert sum(slept) == (pytest.approx(1.0) if paced else 0)
+
+
+# large files in parallel parts: the settings on every part, the limiter on every part -----------
+def test_a_download_in_parts_sends_the_sse_c_key_on_every_range(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    size = 10 * MiB  # two ranges of 8 MiB and 2 MiB
+    content = bytes(range(256)) * (size // 256)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # one range at a time: a stubber is ordered
+        store, stubber = stubbed_store(part_pool=pool)
+        for start, end in ((0, 8 * MiB), (8 * MiB, size)):
+            stubber.add_response(
+                "get_object",
+                {
+                    "Body": StreamingBody(BytesIO(content[start:end]), end - start),
+                    "ContentLength": end - start,
+                    "ETag": '"big-2"',
+                    "Metadata": {"mtime": "1700000000"},
+                },
+                {
+                    "Bucket": BUCKET,
+                    "Key": "p/big.bin",
+                    "IfMatch": '"big-2"',
+                    "Range": f"bytes={start}-{end - 1}",
+                    **READ_KEY,
+                },
+            )
+        entry = Entry("big.bin", size=size, etag="big-2")
+        destination = LocalStore(tmp_path)
+        assert store.reads_in_parts(entry)
+        partial = destination.partial_download("big.bin")
+        with stubber:
+            mtime_ns = store.download_in_parts(entry, partial)
+        stubber.assert_no_pending_responses()
+        destination.commit_partial("big.bin", partial, mtime_ns)
+    assert (tmp_path / "big.bin").read_bytes() == content
+
+
+def test_large_copies_between_buckets_keep_the_source_type_in_parts(
+    server: Any, multipart_threshold: int
+) -> None:
+    """A streamed copy of a large object goes multipart: its CreateMultipartUpload carries the
+    source's Content-Type (not one guessed from the name) and the destination's settings."""
+    s3_server, factory, client = server
+    client.create_bucket(Bucket="settings-copy")
+    body = b"c" * (multipart_threshold + MiB)
+    client.put_object(Bucket=BUCKET, Key="src/clip.mp4", Body=body, ContentType="video/x-own")
+    _, report = run(
+        factory,
+        S3Url(BUCKET, "src"),
+        S3Url("settings-copy", "dst"),
+        ObjectSettings(storage_class="STANDARD_IA"),
+        server_side_copy=False,
+    )
+    assert report.copied == 1 and not report.failed
+    copied = client.head_object(Bucket="settings-copy", Key="dst/clip.mp4")
+    assert copied["ContentType"] == "video/x-own"
+    assert copied["ContentLength"] == len(body)
+    if s3_server.name == "moto":
+        assert copied["StorageClass"] == "STANDARD_IA"
+        assert "-" in copied["ETag"]  # it did go in parts
+
+
+class RecordingLimiter:
+    """A limiter that never waits and remembers who took how many bytes."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.taken: list[tuple[str, int]] = []
+
+    def take(self, byte_count: int) -> None:
+        import threading
+
+        with self.lock:
+            self.taken.append((threading.current_thread().name, byte_count))
+
+    def total(self) -> int:
+        return sum(count for _, count in self.taken if count > 0)
+
+    def part_threads(self) -> set[str]:
+        return {name for name, _ in self.taken if name.startswith("s32s-part")}
+
+
+def test_the_limiter_paces_every_part_of_a_large_upload_and_download(
+    mock_s3: Any, tmp_path: Path, multipart_threshold: int
+) -> None:
+    size = multipart_threshold + 9 * MiB  # three parts of 8 MiB and one of 1 MiB
+    folder = tmp_path / "up"
+    folder.mkdir()
+    (folder / "big.bin").write_bytes(b"u" * size)
+    mock_s3.create_bucket(Bucket=BUCKET)
+    factory = ClientFactory(AwsOptions(region="us-east-1"))
+
+    upload = RecordingLimiter()
+    _, report = run(factory, folder, S3Url(BUCKET, "p"), ObjectSettings(), bandwidth=upload)
+    assert report.copied == 1 and not report.failed
+    assert "-" in mock_s3.head_object(Bucket=BUCKET, Key="p/big.bin")["ETag"]
+    assert upload.total() >= size  # every byte read for a part passed the limiter
+    assert upload.part_threads(), "the parts' own threads must wait for the limiter"
+
+    download = RecordingLimiter()
+    _, report = run(
+        factory, S3Url(BUCKET, "p"), tmp_path / "down", ObjectSettings(), bandwidth=download
+    )
+    assert report.copied == 1 and not report.failed
+    assert (tmp_path / "down" / "big.bin").stat().st_size == size
+    assert download.total() == size  # each range's bytes, once
+    assert download.part_threads()
+
+
+def test_parts_an_interrupted_download_kept_are_not_paced_again(
+    mock_s3: Any, tmp_path: Path, multipart_threshold: int
+) -> None:
+    from s32s.sync.bwlimit import BandwidthLimiter, PacedProgress
+
+    size = multipart_threshold + MiB
+    mock_s3.create_bucket(Bucket=BUCKET)
+    mock_s3.put_object(Bucket=BUCKET, Key="p/big.bin", Body=b"d" * size)
+    etag = mock_s3.head_object(Bucket=BUCKET, Key="p/big.bin")["ETag"].strip('"')
+    entry = Entry("big.bin", size=size, etag=etag)
+    destination = LocalStore(tmp_path)
+    with StoreFactory(ClientFactory(AwsOptions(region="us-east-1")), 4) as stores:
+        store = stores.s3(S3Url(BUCKET, "p"))
+        first = destination.partial_download("big.bin")
+        store.download_in_parts(entry, first)  # whole, but not committed: as if interrupted
+        counted: list[int] = []
+        limiter = RecordingLimiter()
+        progress = PacedProgress(counted.append, cast(BandwidthLimiter, limiter))
+        again = destination.partial_download("big.bin")
+        store.download_in_parts(entry, again, progress)
+    assert sum(counted) == size  # the progress counts the kept parts ...
+    assert limiter.total() == 0  # ... which do not wait for the limiter
