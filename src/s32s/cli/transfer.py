@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from s32s.aws.clients import AwsOptions
     from s32s.sync.job import PreparedSync
     from s32s.transfers.batch import JobProgress
-    from s32s.transfers.batch_run import BatchOutcome
+    from s32s.transfers.batch_run import BatchOptions, BatchOutcome
     from s32s.transfers.config import TransferConfig
 
 
@@ -137,7 +137,16 @@ def run_command(
         verify_tls=False if app.no_verify_ssl else None,
     )
     if engine == "batch":
-        _run_batch(app, config, base, workers, inventory, role_arn, wait, dry_run)
+        from s32s.transfers.batch_run import BatchOptions
+
+        batch = BatchOptions(
+            role_arn=role_arn,
+            wait=wait,
+            dry_run=dry_run,
+            settings=objects.settings,
+            endpoint_url=base.endpoint_url,
+        )
+        _run_batch(app, config, base, workers, inventory, batch)
         return
     session = SyncSession(app, Config(skip_transfer_detail=False), dry_run=dry_run, yes=True)
     with part_pool(workers) as parts:
@@ -209,12 +218,10 @@ def _run_batch(
     base: AwsOptions,
     workers: int,
     inventory: str | None,
-    role_arn: str | None,
-    wait: bool,
-    dry_run: bool,
+    options: BatchOptions,
 ) -> None:
     """`--engine batch`: the library runs it; here it is shown."""
-    from s32s.transfers.batch_run import BatchOptions, batch_transfer
+    from s32s.transfers.batch_run import batch_transfer
 
     def planned(prepared: PreparedSync) -> None:
         _show_inventory(app, prepared.job.source)
@@ -225,9 +232,7 @@ def _run_batch(
         result = batch_transfer(
             config,
             base,
-            BatchOptions(
-                role_arn=role_arn, wait=wait, dry_run=dry_run, endpoint_url=base.endpoint_url
-            ),
+            options,
             workers=workers,
             inventory=inventory,
             on_planned=planned,
