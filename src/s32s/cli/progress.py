@@ -201,3 +201,4 @@ def render_problems(report: Report) -> None:
         )
     for warning in report.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}", highlight=False)
+

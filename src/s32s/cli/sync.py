@@ -150,27 +150,14 @@ class SyncSession:
         return report
 
     def _execute(self, prepared: Any, execute: Callable[..., Report]) -> Report:
-        from s32s.sync.events import NullReporter, TeeReporter
+        from s32s.cli.output import progress_reporter
+        from s32s.sync.events import TeeReporter
 
         job = prepared.job
-        extra = self._extra_reporters
-        if self.app.quiet or self.app.json_output:
-            reporter = TeeReporter(NullReporter(), *extra)
+        with progress_reporter(self.app, str(job.source), str(job.dest)) as shown:
+            reporter = TeeReporter(shown, *self._extra_reporters)
             reporter.planned(job.name, prepared.plan)
             return execute(prepared, reporter, self.stop)
-        from s32s.cli import progress as view
-
-        if self.app.stdout_isatty or view.error_console().is_terminal:
-            progress = view.make_progress()
-            reporter = TeeReporter(view.RichReporter(progress), *extra)
-            with progress:
-                reporter.planned(job.name, prepared.plan)
-                return execute(prepared, reporter, self.stop)
-        reporter = TeeReporter(
-            view.LineReporter(str(job.source), str(job.dest), quiet=False), *extra
-        )
-        reporter.planned(job.name, prepared.plan)
-        return execute(prepared, reporter, self.stop)
 
     def _show(self, report: Report) -> None:
         problems = report.refused or report.failed or report.deletes_skipped or report.warnings
