@@ -97,6 +97,15 @@ class App:
 
             error_console().print(message, highlight=False)
 
+    def error(self, message: str) -> None:
+        """A problem line on stderr, shown even with --quiet (never with --json: it is in the document)."""
+        if not self.json_output:
+            from rich.markup import escape
+
+            from s32s.cli.output import error_console
+
+            error_console().print(f"[red]{escape(message)}[/]", highlight=False)
+
     def warn(self, message: str) -> None:
         if not self.quiet:
             from rich.markup import escape

@@ -201,4 +201,3 @@ def render_problems(report: Report) -> None:
         )
     for warning in report.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}", highlight=False)
-

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from s32s.cli.app import App, pass_app
+from s32s.cli.check import check_options
 from s32s.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -269,6 +270,22 @@ def push_command(app: App, names: tuple[str, ...], maps: str | None, **kwargs: A
     run_maps(app, "master", names, maps, kwargs)
 
 
+@master_group.command("check")
+@names_and_maps
+@check_options
+@pass_app
+def master_check_command(
+    app: App, names: tuple[str, ...], maps: str | None, checksum: bool, workers: int
+) -> None:
+    """Compare each map's local folder with its S3 path (all maps when no NAME is given).
+
+    Exit 0 when every map matches, 1 otherwise; nothing is changed.
+    """
+    from s32s.cli.check import check_maps
+
+    check_maps(app, "master", names, maps, checksum, workers)
+
+
 @click.group("slave")
 def slave_group() -> None:
     """Commands of the machines that pull (ismaster = False)."""
@@ -289,6 +306,22 @@ def pull_command(
     preview and confirmation.
     """
     run_maps(app, "slave", names, maps, kwargs, backup_dir)
+
+
+@slave_group.command("check")
+@names_and_maps
+@check_options
+@pass_app
+def slave_check_command(
+    app: App, names: tuple[str, ...], maps: str | None, checksum: bool, workers: int
+) -> None:
+    """Compare each map's S3 path with its local folder (all maps when no NAME is given).
+
+    Exit 0 when every map matches, 1 otherwise; nothing is changed.
+    """
+    from s32s.cli.check import check_maps
+
+    check_maps(app, "slave", names, maps, checksum, workers)
 
 
 @click.command("sync")
