@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from s32s.aws.clients import error_code
 from s32s.errors import AwsError, ConfigError
 
 # S3 API operation → the IAM action that allows it
@@ -109,17 +110,13 @@ class SetupReport:
         }
 
 
-def _code(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
 def _call(client: Any, operation: str, bucket: str, **kwargs: Any) -> dict[str, Any] | None:
     """One request; None when the setting is absent; AccessDenied names the missing permission."""
     method = getattr(client, _snake(operation))
     try:
         return dict(method(Bucket=bucket, **kwargs))
     except Exception as exc:
-        code = _code(exc)
+        code = error_code(exc)
         if code in _ABSENT:
             return None
         if code in ("AccessDenied", "403"):

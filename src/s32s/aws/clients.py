@@ -199,8 +199,13 @@ def parse_timestamp(value: str) -> datetime:
         return general(value)
 
 
-def _error_code(exc: Any) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+def error_code(exc: BaseException) -> str:
+    """The S3/AWS error code of a failed request (`NoSuchKey`, `412`…); empty for other errors."""
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+_error_code = error_code
 
 
 def describe_client_error(exc: Exception, *, bucket: str | None = None) -> str:

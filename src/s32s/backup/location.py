@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from s32s.aws.clients import error_code
 from s32s.backup.manifest import MANIFEST_NAME, Manifest, ManifestError
 from s32s.errors import ConfigError
 from s32s.paths import S3Url
@@ -160,8 +161,7 @@ class BackupLocation:
         try:
             response = self.client.get_object(Bucket=self.url.bucket, Key=key)
         except Exception as exc:
-            code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-            if code in ("NoSuchKey", "404", "NotFound"):
+            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
                 return None
             raise
         with contextlib.closing(response["Body"]) as body:

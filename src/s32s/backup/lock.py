@@ -9,8 +9,10 @@ the condition is probed once per run by a second conditional PUT of the same
 key, which must fail; a server that accepts it ignores conditions, and then
 only runs on this machine are kept apart (said in the report's warnings).
 
-A run that dies leaves the lock object behind; the next run names its holder
-and is refused until `--break-lock` is given.
+The lock object is read first, so even a server that ignores conditions
+refuses a second run whose start does not race the first one's. A run that
+dies leaves the lock object behind; the next run names its holder and is
+refused until `--break-lock` is given.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from s32s.aws.clients import error_code
 from s32s.backup.location import BackupLocation
 from s32s.errors import SafeguardRefused
 from s32s.sync.lock import destination_lock
@@ -31,17 +34,29 @@ LOCK_NAME = "s32s-lock.json"
 _REFUSED_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
 
-def _code(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
-def _holder(location: BackupLocation, key: str) -> str:
-    with contextlib.suppress(Exception):
+def _holder(location: BackupLocation, key: str) -> str | None:
+    """Who holds the lock object (None when there is none)."""
+    try:
         body = location.client.get_object(Bucket=location.url.bucket, Key=key)["Body"]
-        with contextlib.closing(body):
-            data = json.loads(body.read())
-        return f"{data.get('command')} on {data.get('host')}, pid {data.get('pid')}, since {data.get('started')}"
-    return "holder unknown"
+    except Exception as exc:
+        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise
+    with contextlib.closing(body):
+        text = body.read()
+    try:
+        data = json.loads(text)
+        return f"{data['command']} on {data['host']}, pid {data['pid']}, since {data['started']}"
+    except (ValueError, KeyError, TypeError):
+        return "holder unknown"
+
+
+def _refuse(location: BackupLocation, key: str, holder: str | None) -> SafeguardRefused:
+    return SafeguardRefused(
+        f"Another s32s run holds the lock of {location} ({holder or 'holder unknown'}).",
+        f"Wait for it to finish. If it died, run again with --break-lock "
+        f"(or delete s3://{location.url.bucket}/{key}).",
+    )
 
 
 @contextlib.contextmanager
@@ -63,22 +78,22 @@ def location_lock(
         ).encode()
         if break_lock:
             location.client.delete_object(Bucket=bucket, Key=key)
+        else:
+            holder = _holder(location, key)  # servers that ignore conditions still see it here
+            if holder is not None:
+                raise _refuse(location, key, holder)
         put: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": body, "IfNoneMatch": "*"}
         try:
             location.client.put_object(**put)
         except Exception as exc:
-            if _code(exc) not in _REFUSED_CODES:
+            if error_code(exc) not in _REFUSED_CODES:
                 raise
-            raise SafeguardRefused(
-                f"Another s32s run holds the lock of {location} ({_holder(location, key)}).",
-                f"Wait for it to finish. If it died, remove the lock with --break-lock "
-                f"(or delete s3://{bucket}/{key}).",
-            ) from None
+            raise _refuse(location, key, _holder(location, key)) from None
         try:
             try:
                 location.client.put_object(**put)
             except Exception as exc:
-                if _code(exc) not in _REFUSED_CODES:
+                if error_code(exc) not in _REFUSED_CODES:
                     raise
             else:
                 warnings.append(

@@ -46,6 +46,15 @@ def parse_mtime(text: str | None) -> int | None:
     return int(whole) * 1_000_000_000 + (nanos if not whole.startswith("-") else -nanos)
 
 
+def metadata_mtime(metadata: dict[str, str] | None) -> int | None:
+    """The recorded mtime of an object's user metadata, whatever case the server gave the key
+    (Go servers send `X-Amz-Meta-Mtime`, which botocore keeps as `Mtime`)."""
+    for key, value in (metadata or {}).items():
+        if key.lower() == MTIME_METADATA_KEY:
+            return parse_mtime(value)
+    return None
+
+
 def parent_dirs(key: str) -> list[str]:
     """`a/b/c.txt` → [`a`, `a/b`]."""
     parts = key.split("/")[:-1]

@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, BinaryIO
 
 from s32s.paths import S3Url
-from s32s.sync.entries import MTIME_METADATA_KEY, Entry, format_mtime, parse_mtime
+from s32s.sync.entries import MTIME_METADATA_KEY, Entry, format_mtime, metadata_mtime
 from s32s.sync.local import FileChangedError
 from s32s.sync.state import MetadataCache
 
@@ -176,7 +176,7 @@ class S3Store:
     def head(self, entry: Entry) -> Entry:
         """The entry with its recorded mtime read from the object's metadata (one HEAD)."""
         response = self.client.head_object(Bucket=self.url.bucket, Key=self.object_key(entry.key))
-        mtime_ns = parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY))
+        mtime_ns = metadata_mtime(response.get("Metadata"))
         etag = response.get("ETag", "").strip('"') or entry.etag
         size = int(response.get("ContentLength", entry.size))
         self.cache.record(entry.key, etag, size, mtime_ns)
@@ -416,7 +416,7 @@ class S3Store:
         if entry.etag:
             arguments["IfMatch"] = f'"{entry.etag}"'
         response = self.client.get_object(**arguments)
-        mtime_ns = parse_mtime(response.get("Metadata", {}).get(MTIME_METADATA_KEY))
+        mtime_ns = metadata_mtime(response.get("Metadata"))
         etag = response.get("ETag", "").strip('"') or entry.etag
         return response["Body"], mtime_ns, etag
 
