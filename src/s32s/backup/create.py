@@ -269,20 +269,23 @@ def _finish(
     report: BackupReport,
     started: datetime,
 ) -> None:
-    """List what the snapshot holds, and write the manifest only if every file is there."""
-    present = {e.key: e for e in snapshot.list() if not e.is_dir}
+    """Write the manifest, built from what the server answered to each write.
+
+    Every upload and copy of this run recorded the ETag, size and mtime it
+    wrote; a file without such a record was not written, and the snapshot
+    stays unfinished. (No listing: it would cost a LIST per 1,000 files and,
+    on servers that keep objects as files, wait for the copies to settle.)
+    """
     files: dict[str, FileRecord] = {}
     for key, source_entry in plan.source_entries.items():
-        entry = present.get(key)
-        if entry is None or entry.size != source_entry.size:
-            report.failed[key] = (
-                "not in the snapshot as listed (gone, or its size changed during the run)"
-            )
+        written = snapshot.cache.recorded(key)
+        if written is None or not written[0]:
+            report.failed[key] = "the server did not confirm this file's write"
             continue
-        known, mtime_ns = snapshot.cache.lookup(key, entry.etag, entry.size)
-        if not known:
-            mtime_ns = source_entry.mtime_ns if source_entry.mtime_known else None
-        files[key] = FileRecord(entry.size, mtime_ns, entry.etag)
+        etag, size, mtime_ns = written
+        if mtime_ns is None and source_entry.mtime_known:
+            mtime_ns = source_entry.mtime_ns
+        files[key] = FileRecord(size, mtime_ns, etag)
     if report.failed:
         return
     manifest = Manifest(
