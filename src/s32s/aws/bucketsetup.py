@@ -54,6 +54,17 @@ class BucketSettings:
         return not (self.versioning or self.encryption or self.expire or self.block_public_access)
 
 
+def settings_from_options(
+    versioning: bool, encryption: str | None, expire: tuple[str, ...], block_public_access: bool
+) -> BucketSettings:
+    """The settings of `bucket setup`'s options, each checked (ConfigError names a bad one)."""
+    if encryption:
+        parse_encryption(encryption)
+    return BucketSettings(
+        versioning, encryption, tuple(parse_expire(item) for item in expire), block_public_access
+    )
+
+
 def parse_expire(text: str) -> tuple[str, int]:
     """`backups/=30` → ("backups/", 30)."""
     prefix, sep, days = text.rpartition("=")

@@ -43,16 +43,12 @@ def setup_command(
     Each setting is read first; only those that differ are changed, and
     the output says which. Running it twice changes nothing the second time.
     """
-    from s32s.aws.bucketsetup import BucketSettings, parse_encryption, parse_expire, setup_bucket
+    from s32s.aws.bucketsetup import settings_from_options, setup_bucket
     from s32s.aws.clients import aws_errors
     from s32s.paths import parse_s3_url
 
     url = parse_s3_url(bucket_path, what="bucket")
-    if encryption:
-        parse_encryption(encryption)
-    settings = BucketSettings(
-        versioning, encryption, tuple(parse_expire(item) for item in expire), block_public_access
-    )
+    settings = settings_from_options(versioning, encryption, expire, block_public_access)
     with aws_errors(bucket=url.bucket, endpoint=app.factory.endpoint_url):
         report = setup_bucket(app.factory.s3(), url.bucket, settings, dry_run=dry_run)
     if app.json_output:
