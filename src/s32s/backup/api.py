@@ -119,16 +119,10 @@ def backup_prune(
 ) -> PruneReport:
     """Remove what no keep rule keeps (restic's rules); refused unless `yes` or `dry_run`."""
     from s32s.backup.prune import prune_backups
-    from s32s.backup.retention import Duration, KeepPolicy
+    from s32s.backup.retention import KeepPolicy
 
-    policy = KeepPolicy(
-        keep_last,
-        keep_hourly,
-        keep_daily,
-        keep_weekly,
-        keep_monthly,
-        keep_yearly,
-        Duration.parse(keep_within) if keep_within else None,
+    policy = KeepPolicy.from_options(
+        keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within
     )
     with _stores(8, profile, region, endpoint_url) as stores:
         return prune_backups(

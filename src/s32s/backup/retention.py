@@ -72,6 +72,21 @@ class KeepPolicy:
     yearly: int | None = None
     within: Duration | None = None
 
+    @classmethod
+    def from_options(
+        cls,
+        last: int | None = None,
+        hourly: int | None = None,
+        daily: int | None = None,
+        weekly: int | None = None,
+        monthly: int | None = None,
+        yearly: int | None = None,
+        within: str | None = None,
+    ) -> KeepPolicy:
+        """The policy of the `--keep-*` options (`within` as text, e.g. `30d`; ValueError if not)."""
+        duration = Duration.parse(within) if within else None
+        return cls(last, hourly, daily, weekly, monthly, yearly, duration)
+
     @property
     def is_empty(self) -> bool:
         counts = (self.last, self.hourly, self.daily, self.weekly, self.monthly, self.yearly)

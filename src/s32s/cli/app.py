@@ -122,6 +122,14 @@ class App:
 
 pass_app = click.make_pass_decorator(App)
 
+ignore_option = click.option(
+    "--ignore",
+    "ignore_rules",
+    multiple=True,
+    metavar="RULE",
+    help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
+)
+
 
 class _LazyRichHandler(logging.Handler):
     """Logs through rich, imported only when a record arrives: most runs log nothing."""

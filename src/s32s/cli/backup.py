@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, pass_app
+from s32s.cli.app import App, ignore_option, pass_app
 
 if TYPE_CHECKING:
     from s32s.backup.prune import PrunePlan
@@ -47,13 +47,7 @@ def backup_group() -> None:
 @backup_group.command("create")
 @click.argument("source")
 @click.argument("location")
-@click.option(
-    "--ignore",
-    "ignore_rules",
-    multiple=True,
-    metavar="RULE",
-    help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
-)
+@ignore_option
 @click.option(
     "--checksum", is_flag=True, help="Compare content with the last snapshot, not size and mtime."
 )
@@ -256,21 +250,18 @@ def prune_command(
     damaged ones are never removed.
     """
     from s32s.backup.prune import prune_backups
-    from s32s.backup.retention import Duration, KeepPolicy
+    from s32s.backup.retention import KeepPolicy
 
     try:
-        within = Duration.parse(keep["keep_within"]) if keep["keep_within"] else None
+        policy = KeepPolicy.from_options(
+            *(
+                keep[f"keep_{name}"]
+                for name in ("last", "hourly", "daily", "weekly", "monthly", "yearly")
+            ),
+            within=keep["keep_within"],
+        )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--keep-within") from None
-    policy = KeepPolicy(
-        last=keep["keep_last"],
-        hourly=keep["keep_hourly"],
-        daily=keep["keep_daily"],
-        weekly=keep["keep_weekly"],
-        monthly=keep["keep_monthly"],
-        yearly=keep["keep_yearly"],
-        within=within,
-    )
 
     def confirm(plan: PrunePlan) -> bool:
         _show_prune_plan(app, plan, dry_run=False)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, pass_app
+from s32s.cli.app import App, ignore_option, pass_app
 from s32s.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -69,13 +69,7 @@ def _show(app: App, comparison: Comparison) -> None:
 @click.command("check")
 @click.argument("source")
 @click.argument("destination")
-@click.option(
-    "--ignore",
-    "ignore_rules",
-    multiple=True,
-    metavar="RULE",
-    help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
-)
+@ignore_option
 @check_options
 @pass_app
 def check_command(

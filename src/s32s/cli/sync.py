@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, pass_app
+from s32s.cli.app import App, ignore_option, pass_app
 from s32s.cli.check import check_options
 from s32s.errors import ExitCode
 
@@ -330,13 +330,7 @@ def slave_check_command(
 @click.option(
     "--delete", is_flag=True, help="Delete destination files that are not in the source (mirror)."
 )
-@click.option(
-    "--ignore",
-    "ignore_rules",
-    multiple=True,
-    metavar="RULE",
-    help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
-)
+@ignore_option
 @run_options
 @backup_dir_option
 @pass_app
