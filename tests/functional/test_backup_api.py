@@ -9,7 +9,7 @@ import pytest
 
 
 def test_backup_round_trip_from_python(moto_server: Any, s3_http: Any, tmp_path: Path) -> None:
-    from s32s.backup import api
+    import s32s as api
 
     s3_http.create_bucket(Bucket="api-bkt")
     folder = tmp_path / "data"
@@ -42,7 +42,7 @@ def test_backup_round_trip_from_python(moto_server: Any, s3_http: Any, tmp_path:
 
 
 def test_bad_arguments_raise_the_errors_the_cli_reports(moto_server: Any, s3_http: Any) -> None:
-    from s32s.backup import api
+    import s32s as api
     from s32s.errors import ConfigError
 
     s3_http.create_bucket(Bucket="api-bkt")
@@ -50,3 +50,14 @@ def test_bad_arguments_raise_the_errors_the_cli_reports(moto_server: Any, s3_htt
         api.backup_create("/no/such/folder", "s3://api-bkt/b", endpoint_url=moto_server.url)
     with pytest.raises(ValueError, match="not a duration"):
         api.backup_prune("s3://api-bkt/b", keep_within="a month", endpoint_url=moto_server.url)
+
+
+def test_check_from_python(moto_server: Any, s3_http: Any, tmp_path: Path) -> None:
+    import s32s
+
+    s3_http.create_bucket(Bucket="api-bkt")
+    s3_http.put_object(Bucket="api-bkt", Key="data/remote.txt", Body=b"r")
+    (tmp_path / "local.txt").write_text("l")
+    result = s32s.check(str(tmp_path), "s3://api-bkt/data", endpoint_url=moto_server.url)
+    assert not result.same and result.exit_code == 1
+    assert (result.only_in_source, result.only_in_destination) == (["local.txt"], ["remote.txt"])

@@ -1,4 +1,4 @@
-"""The backup commands as Python calls: what the CLI does, without the CLI.
+"""The backup commands and `check` as Python calls: what the CLI does, without the CLI.
 
     import s32s
     report = s32s.backup_create("/data", "s3://bucket/backups", ignore=["*.tmp"])
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from s32s.backup.prune import PruneReport
     from s32s.backup.report import BackupReport
     from s32s.backup.verify import CheckReport
+    from s32s.sync.check import Comparison
     from s32s.sync.events import Report, Reporter
 
 
@@ -175,3 +176,22 @@ def bucket_setup(
     settings = settings_from_options(versioning, encryption, tuple(expire), block_public_access)
     with _stores(4, profile, region, endpoint_url) as stores:
         return setup_bucket(stores.client_factory.s3(), url.bucket, settings, dry_run=dry_run)
+
+
+def check(
+    source: str,
+    destination: str,
+    *,
+    ignore: Sequence[str] = (),
+    checksum: bool = False,
+    workers: int = DEFAULT_WORKERS,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+) -> Comparison:
+    """Compare two sides (folders or s3://…) as a sync would; `.same`, `.exit_code`, the lists."""
+    from s32s.maps.runner import RunOptions, compare_paths
+
+    options = RunOptions(workers=workers, checksum=checksum)
+    with _stores(workers, profile, region, endpoint_url) as stores:
+        return compare_paths(source, destination, stores, options, tuple(ignore))

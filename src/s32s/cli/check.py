@@ -86,14 +86,11 @@ def check_command(
     otherwise. Changes nothing.
     """
     from s32s.aws.clients import aws_errors
-    from s32s.maps.runner import RunOptions, StoreFactory, job_for_paths
-    from s32s.sync.check import compare_job
+    from s32s.maps.runner import RunOptions, StoreFactory, compare_paths
 
     options = RunOptions(workers=workers, checksum=checksum)
     with StoreFactory(app.client_factory(workers), workers) as stores, aws_errors():
-        job = job_for_paths(source, destination, stores, options, delete=False, ignore=ignore_rules)
-        job.name = "check"
-        comparison = compare_job(job)
+        comparison = compare_paths(source, destination, stores, options, ignore_rules)
     show_comparisons(app, [comparison])
 
 
