@@ -76,7 +76,10 @@ def create_command(
     from s32s.cli.output import progress_reporter
 
     options = CreateOptions(ignore_rules, checksum, workers, dry_run, break_lock)
-    with _stores(app, workers) as stores, progress_reporter(app, source, location) as reporter:
+    with (
+        _stores(app, workers) as stores,
+        progress_reporter(app, source, f"{location.rstrip('/')}/…") as reporter,
+    ):
         report = create_backup(source, location, stores, options, reporter=reporter)
     if app.json_output:
         app.emit_json(report.to_dict())
