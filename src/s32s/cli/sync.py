@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, pass_app
+from s32s.cli.app import App, ignore_option, pass_app
+from s32s.cli.check import check_options
 from s32s.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -163,27 +164,14 @@ class SyncSession:
         return report
 
     def _execute(self, prepared: Any, execute: Callable[..., Report]) -> Report:
-        from s32s.sync.events import NullReporter, TeeReporter
+        from s32s.cli.output import progress_reporter
+        from s32s.sync.events import TeeReporter
 
         job = prepared.job
-        extra = self._extra_reporters
-        if self.app.quiet or self.app.json_output:
-            reporter = TeeReporter(NullReporter(), *extra)
+        with progress_reporter(self.app, str(job.source), str(job.dest)) as shown:
+            reporter = TeeReporter(shown, *self._extra_reporters)
             reporter.planned(job.name, prepared.plan)
             return execute(prepared, reporter, self.stop)
-        from s32s.cli import progress as view
-
-        if self.app.stdout_isatty or view.error_console().is_terminal:
-            progress = view.make_progress()
-            reporter = TeeReporter(view.RichReporter(progress), *extra)
-            with progress:
-                reporter.planned(job.name, prepared.plan)
-                return execute(prepared, reporter, self.stop)
-        reporter = TeeReporter(
-            view.LineReporter(str(job.source), str(job.dest), quiet=False), *extra
-        )
-        reporter.planned(job.name, prepared.plan)
-        return execute(prepared, reporter, self.stop)
 
     def _show(self, report: Report) -> None:
         problems = report.refused or report.failed or report.deletes_skipped or report.warnings
@@ -296,6 +284,22 @@ def push_command(app: App, names: tuple[str, ...], maps: str | None, **kwargs: A
     run_maps(app, "master", names, maps, kwargs)
 
 
+@master_group.command("check")
+@names_and_maps
+@check_options
+@pass_app
+def master_check_command(
+    app: App, names: tuple[str, ...], maps: str | None, checksum: bool, workers: int
+) -> None:
+    """Compare each map's local folder with its S3 path (all maps when no NAME is given).
+
+    Exit 0 when every map matches, 1 otherwise; nothing is changed.
+    """
+    from s32s.cli.check import check_maps
+
+    check_maps(app, "master", names, maps, checksum, workers)
+
+
 @click.group("slave")
 def slave_group() -> None:
     """Commands of the machines that pull (ismaster = False)."""
@@ -318,19 +322,29 @@ def pull_command(
     run_maps(app, "slave", names, maps, kwargs, backup_dir)
 
 
+@slave_group.command("check")
+@names_and_maps
+@check_options
+@pass_app
+def slave_check_command(
+    app: App, names: tuple[str, ...], maps: str | None, checksum: bool, workers: int
+) -> None:
+    """Compare each map's S3 path with its local folder (all maps when no NAME is given).
+
+    Exit 0 when every map matches, 1 otherwise; nothing is changed.
+    """
+    from s32s.cli.check import check_maps
+
+    check_maps(app, "slave", names, maps, checksum, workers)
+
+
 @click.command("sync")
 @click.argument("source")
 @click.argument("destination")
 @click.option(
     "--delete", is_flag=True, help="Delete destination files that are not in the source (mirror)."
 )
-@click.option(
-    "--ignore",
-    "ignore_rules",
-    multiple=True,
-    metavar="RULE",
-    help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
-)
+@ignore_option
 @click.option(
     "--snowball-batch",
     is_flag=True,

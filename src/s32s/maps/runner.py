@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s32s.errors import ConfigError, SafeguardRefused
 from s32s.maps.pathmap import PathMap
@@ -25,6 +25,9 @@ from s32s.sync.plan import PlanOptions
 from s32s.sync.s3 import S3Store, check_part_settings
 from s32s.sync.safeguards import Safeguards, check_local_destination
 from s32s.sync.state import MetadataCache
+
+if TYPE_CHECKING:
+    from s32s.sync.check import Comparison
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,17 @@ def job_for_paths(
     # Both sides here use one client: S3 → S3 may copy server-side (the copier decides).
     execute = replace(execute, server_side_copy=True)
     return SyncJob("sync", source, dest, plan, guards, execute)
+
+
+def compare_paths(
+    source_text: str, dest_text: str, stores: StoreFactory, run: RunOptions, ignore: tuple[str, ...]
+) -> Comparison:
+    """`s32s check SRC DST`: the two sides compared by a sync's plan (see `sync.check`)."""
+    from s32s.sync.check import compare_job
+
+    job = job_for_paths(source_text, dest_text, stores, run, delete=False, ignore=ignore)
+    job.name = "check"
+    return compare_job(job)
 
 
 def check_no_shared_s3_paths(master_maps: list[PathMap], slave_maps: list[PathMap]) -> None:
