@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from s32s.cli.app import App, pass_app
+from s32s.cli.sync import notify_option, notify_targets
 
 
 @click.group("transfer")
@@ -28,8 +29,11 @@ def transfer_group() -> None:
     is_flag=True,
     help="Compare both buckets and show what would be copied; write no log.",
 )
+@notify_option
 @pass_app
-def run_command(app: App, config_path: Path, workers: int | None, dry_run: bool) -> None:
+def run_command(
+    app: App, config_path: Path, workers: int | None, dry_run: bool, notify: tuple[str, ...]
+) -> None:
     """Copy what is missing or different from src to dst as CONFIG.yaml describes.
 
     Objects are compared by size and ETag; nothing is deleted. When both sides
@@ -64,7 +68,15 @@ def run_command(app: App, config_path: Path, workers: int | None, dry_run: bool)
         endpoint_url=app.endpoint_url,
         verify_tls=False if app.no_verify_ssl else None,
     )
-    session = SyncSession(app, Config(skip_transfer_detail=False), dry_run=dry_run, yes=True)
+    targets = notify_targets(notify, app.load_config(required=False))
+    session = SyncSession(
+        app,
+        Config(skip_transfer_detail=False),
+        dry_run=dry_run,
+        yes=True,
+        command="transfer",
+        notify=targets,
+    )
     with ThreadPoolExecutor(
         max_workers=max(4, min(workers, 16)), thread_name_prefix="s32s-part"
     ) as parts:
@@ -78,9 +90,9 @@ def run_command(app: App, config_path: Path, workers: int | None, dry_run: bool)
             log, config.log_directory, s3=log_target(config), factory=log_factory(config, base)
         )
         with writer:
-            session.run_job(job, TransferLogReporter(log, config.src, config.dst))
+            where = str(writer.path) if writer.path else f"{log_target(config)}{log.file_name}"
+            session.run_job(job, TransferLogReporter(log, config.src, config.dst), log=where)
         _check_endpoints(job)
-    where = str(writer.path) if writer.path else str(log_target(config))
     app.info(f"Transfer log: {where} ({log.status})")
     session.finish(log=where, status=log.status)
 
