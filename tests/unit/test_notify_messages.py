@@ -78,7 +78,9 @@ def test_several_targets_in_one_ini_value_without_repeats() -> None:
 
 
 def report(**changes) -> Report:
-    base = Report(name="site", source="/srv/site", destination="s3://bkt/site", started_at=1700000000.4)
+    base = Report(
+        name="site", source="/srv/site", destination="s3://bkt/site", started_at=1700000000.4
+    )
     base.seconds = 2.2
     for key, value in changes.items():
         setattr(base, key, value)

@@ -68,7 +68,7 @@ def parse_target(text: str, *, where: str = "--notify") -> Target:
     """A `Target` for one spelling, or `ConfigError` naming `where` and the accepted forms."""
     raw = text.strip()
     lowered = raw.lower()
-    if lowered.startswith("sns:arn:") or lowered.startswith("arn:"):
+    if lowered.startswith(("sns:", "arn:")):
         arn = raw[4:] if lowered.startswith("sns:") else raw
         if not _TOPIC_ARN.match(arn):
             raise ConfigError(
