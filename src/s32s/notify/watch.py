@@ -176,6 +176,7 @@ class QueueWatcher:
         self.sleep = sleep
         self.stop = stop or threading.Event()
         self.stats = WatchStats()
+        self._seen: set[str] = set()
 
     # the loop ---------------------------------------------------------------
     def run(self) -> WatchStats:
@@ -187,25 +188,41 @@ class QueueWatcher:
                 batch = self._gather(self._wait_for(last_activity))
             except Exception as exc:
                 self.stats.receive_errors += 1
+                if self._idle_for(last_activity):
+                    logger.warning(
+                        "Cannot read the queue %s: %s", self.queue_url, describe_error(exc)
+                    )
+                    break
                 logger.warning(
                     "Cannot read the queue %s: %s Retrying in %g s.",
                     self.queue_url,
                     describe_error(exc),
                     backoff,
                 )
-                if self._idle_for(last_activity):
-                    break
                 self.sleep(backoff)
                 backoff = min(backoff * 2, self.options.max_backoff)
                 continue
             backoff = self.options.first_backoff
+            new = bool(batch) and self._first_deliveries(batch)
             if batch:
                 self.handle(batch)
+            if new:  # a message back for a retry does not keep an idle watch alive
                 last_activity = self.clock()
             elif self._idle_for(last_activity):
-                logger.info("No message for %g s: stopping (--idle-exit).", self.options.idle_exit)
+                logger.info(
+                    "No new message for %g s: stopping (--idle-exit).", self.options.idle_exit
+                )
                 break
         return self.stats
+
+    def _first_deliveries(self, batch: list[dict[str, Any]]) -> bool:
+        """True when the batch holds a message this watch has not received before."""
+        ids = {message["MessageId"] for message in batch}
+        new = bool(ids - self._seen)
+        if len(self._seen) > 100_000:  # a long watch: forget the oldest, keep memory bounded
+            self._seen.clear()
+        self._seen.update(ids)
+        return new
 
     def _idle_for(self, last_activity: float) -> bool:
         idle = self.options.idle_exit
@@ -242,10 +259,11 @@ class QueueWatcher:
             except Exception as exc:  # keep what we have; the next long poll reports the error
                 logger.debug("Gathering a burst stopped: %s", exc)
                 break
-            if not more:
-                break
+            known = len(held)
             for message in more:
                 held[message["MessageId"]] = message  # a duplicate delivery: keep the newest handle
+            if len(held) == known:  # quiet, or only messages we hold already came back
+                break
         self.stats.received += len(held)
         return list(held.values())
 
