@@ -183,3 +183,18 @@ def test_transfer_notifies_with_its_log(cli, aws, tmp_path: Path) -> None:
     assert message["destination"] == "s3://dst-bkt/copy"
     [log_file] = (tmp_path / "logs").glob("dt_data_*.json")
     assert message["log"] == str(log_file)
+
+
+def test_a_run_that_ends_on_an_error_is_announced_as_failed(cli, aws, site) -> None:
+    queue_url = aws["sqs"].create_queue(QueueName="errors")["QueueUrl"]
+    result = cli(
+        "--endpoint-url", aws["url"],
+        "sync", str(site["master"]), "s3://no-such-bucket/x", "--notify", "sqs://errors",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+    [body] = receive_all(aws["sqs"], queue_url)
+    message = json.loads(body)
+    assert tuple(message) == RUN_FIELDS
+    assert (message["status"], message["copied"], message["failed"]) == ("failed", 0, 0)
+    assert message["destination"] == "s3://no-such-bucket/x"

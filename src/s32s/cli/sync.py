@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from s32s.cli.app import App, pass_app
-from s32s.errors import ExitCode
+from s32s.errors import ExitCode, S32SError
 
 if TYPE_CHECKING:
     from s32s.maps.ini import Config
@@ -141,12 +142,23 @@ class SyncSession:
             getattr(job.source, "url", None), "bucket", None
         )
         endpoint = getattr(job.dest, "endpoint", None) or getattr(job.source, "endpoint", None)
-        with (
-            aws_errors(bucket=bucket, endpoint=endpoint),
-            destination_lock(job.dest.identity, str(job.dest)),
-        ):
-            prepared = prepare(job)
-            report = self._decide_and_run(prepared, execute)
+        started = time.time()
+        try:
+            with (
+                aws_errors(bucket=bucket, endpoint=endpoint),
+                destination_lock(job.dest.identity, str(job.dest)),
+            ):
+                prepared = prepare(job)
+                report = self._decide_and_run(prepared, execute)
+        except S32SError as exc:
+            if self.notify and not self.dry_run:
+                from s32s.notify.send import notify_failure
+
+                notify_failure(
+                    self.command, job.name, str(job.source), str(job.dest), started, exc,
+                    self.notify, self.app.factory, log=log,
+                )  # fmt: skip
+            raise
         self.reports.append(report)
         if self.notify:
             from s32s.notify.send import notify_run

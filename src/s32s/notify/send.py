@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from s32s.aws.clients import describe_error
-from s32s.notify.message import run_message
+from s32s.notify.message import FAILED, REFUSED, run_message
 from s32s.notify.targets import SNS, SQS, Target
 
 if TYPE_CHECKING:
@@ -167,3 +167,27 @@ def notify_run(
     warnings = Notifier(targets, factory).send(run_message(command, report, log=log, status=status))
     report.warnings.extend(warnings)
     return warnings
+
+
+def notify_failure(
+    command: str,
+    name: str,
+    source: str,
+    destination: str,
+    started: float,
+    error: BaseException,
+    targets: Iterable[Target],
+    factory: ClientFactory,
+    *,
+    log: str | None = None,
+) -> list[str]:
+    """Announce a run that ended on an error before it had a report: `refused` or `failed`."""
+    import time
+
+    from s32s.errors import SafeguardRefused
+    from s32s.sync.events import Report
+
+    report = Report(name=name, source=source, destination=destination, started_at=started)
+    report.seconds = max(time.time() - started, 0.0)
+    status = REFUSED if isinstance(error, SafeguardRefused) else FAILED
+    return notify_run(command, report, targets, factory, log=log, status=status)
