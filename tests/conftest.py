@@ -85,6 +85,19 @@ def s3_http(moto_server: MotoServer) -> object:
     return boto3.client("s3", region_name="us-east-1", endpoint_url=moto_server.url)
 
 
+@pytest.fixture
+def moto_clients(moto_server: MotoServer) -> dict[str, object]:
+    """The moto server's `url` and boto3 clients for `s3`, `sqs` and `sns` on it."""
+    import boto3
+
+    clients: dict[str, object] = {"url": moto_server.url}
+    for service in ("s3", "sqs", "sns"):
+        clients[service] = boto3.client(
+            service, region_name="us-east-1", endpoint_url=moto_server.url
+        )
+    return clients
+
+
 @pytest.fixture(scope="session")
 def rclone_server_process() -> Iterator[RcloneServer]:
     server = RcloneServer().start()

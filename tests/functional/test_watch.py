@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from s32s.aws.clients import AwsOptions, ClientFactory
@@ -24,13 +23,9 @@ GENEROUS = 120.0  # seconds to wait for something a loaded machine may do slowly
 
 
 @pytest.fixture
-def aws(moto_server: Any) -> dict[str, Any]:
-    def client(service: str) -> Any:
-        return boto3.client(service, region_name="us-east-1", endpoint_url=moto_server.url)
-
-    s3 = client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    return {"url": moto_server.url, "s3": s3, "sqs": client("sqs"), "sns": client("sns")}
+def aws(moto_clients: dict[str, Any]) -> dict[str, Any]:
+    moto_clients["s3"].create_bucket(Bucket=BUCKET)
+    return moto_clients
 
 
 @pytest.fixture
