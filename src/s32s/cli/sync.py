@@ -419,6 +419,10 @@ def pull_command(
                 raise click.UsageError(f"{name} only applies with --watch.")
         run_maps(app, "slave", names, maps, kwargs, backup_dir)
         return
+    if kwargs["dry_run"]:
+        raise click.UsageError(
+            "--watch cannot be combined with --dry-run: messages are deleted once pulled."
+        )
     from s32s.cli.watch import watch_and_pull
     from s32s.notify.watch import WatchOptions
 
