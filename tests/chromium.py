@@ -175,14 +175,22 @@ class Page:
         return result["result"].get("value")
 
     def wait_for(self, expression: str, timeout: float = 90.0, what: str | None = None) -> Any:
-        """Poll `expression` until it is truthy; returns its value. Generous by default."""
+        """Poll `expression` until it is truthy; returns its value. Generous by default.
+
+        An expression that throws (the page is still loading) counts as not yet.
+        """
         deadline = time.monotonic() + timeout
+        last_error: ProtocolError | None = None
         while True:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except ProtocolError as exc:
+                value, last_error = None, exc
             if value:
                 return value
             if time.monotonic() > deadline:
+                detail = f" (last error: {last_error})" if last_error else ""
                 raise AssertionError(
-                    f"timed out after {timeout:.0f} s waiting for {what or expression}"
+                    f"timed out after {timeout:.0f} s waiting for {what or expression}{detail}"
                 )
             time.sleep(0.1)

@@ -36,7 +36,15 @@ from urllib.parse import parse_qs
 
 from s32s import __version__
 from s32s.errors import AwsError, ConfigError, S32SError, SafeguardRefused
-from s32s.transfers.log import LATEST, LogNotFound, LogStore, parse_epoch
+from s32s.transfers.log import (
+    COMPLETED,
+    FAILED,
+    LATEST,
+    LogNotFound,
+    LogStore,
+    StoredLog,
+    parse_epoch,
+)
 
 if TYPE_CHECKING:
     from cheroot.wsgi import Server
@@ -158,6 +166,9 @@ class LogsApi:
             raise ValueError("the API needs a token")
         self.store = store
         self._token = token
+        # Finished runs' logs do not change: the dashboard's refreshes read only running ones.
+        self._finished: dict[int, StoredLog] = {}
+        self._finished_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         static = self._static_file(environ)
@@ -267,8 +278,16 @@ class LogsApi:
         self._allow(query, ("start", "end"))
         start = _epoch_parameter(query["start"], "start") if "start" in query else None
         end = _epoch_parameter(query["end"], "end") if "end" in query else None
-        listing = self._store_call(lambda: self.store.list(start, end))
+        listing = self._store_call(lambda: self.store.list(start, end, known=self._known))
+        with self._finished_lock:
+            for stored in listing:
+                if stored.data.get("status") in (COMPLETED, FAILED):
+                    self._finished[stored.epoch] = stored
         return summary(listing, time.time())
+
+    def _known(self, epoch: int) -> StoredLog | None:
+        with self._finished_lock:
+            return self._finished.get(epoch)
 
     def run_detail(self, which: str, query: dict[str, str]) -> dict[str, Any]:
         from s32s.transfers.dashboard import run_detail
