@@ -224,3 +224,23 @@ def test_anything_else_is_never_an_error_and_changes_nothing(body: str) -> None:
     incoming = read_message(body)
     assert not incoming.changed(SITE)
     assert not incoming.is_about(SITE)
+
+
+def test_notification_clients_pick_region_and_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    from s32s.aws.clients import AwsOptions, ClientFactory
+    from s32s.notify.send import client_for
+
+    factory = ClientFactory(AwsOptions(region="us-east-1", endpoint_url="http://s3.local:9000"))
+    topic = client_for(parse_target(f"sns:{ARN}"), factory)
+    assert topic.meta.region_name == "eu-west-1"
+    assert topic.meta.endpoint_url == "http://s3.local:9000"  # the global endpoint by default
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.us-east-1.amazonaws.com")
+    queue = client_for(parse_target("sqs://q"), factory)
+    assert queue.meta.endpoint_url == "https://sqs.us-east-1.amazonaws.com"
+    local = client_for(parse_target("http://127.0.0.1:5000/123456789012/q"), factory)
+    assert local.meta.endpoint_url == "http://127.0.0.1:5000"
+    snow = ClientFactory(AwsOptions(region="snow", endpoint_url="https://192.168.1.50:8443"))
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SQS")
+    from_device = client_for(parse_target("sqs://q"), snow)
+    assert from_device.meta.region_name != "snow"
+    assert from_device.meta.endpoint_url != "https://192.168.1.50:8443"

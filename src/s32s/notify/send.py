@@ -40,32 +40,16 @@ def notification_factory(factory: ClientFactory) -> ClientFactory:
     return factory.derive(max_attempts=3, connect_timeout=5.0, read_timeout=15.0)
 
 
-def service_endpoint(target: Target, factory: ClientFactory) -> str | None:
-    """Where to send requests for `target` (None: the service's AWS endpoint)."""
-    return (
-        target.endpoint_url
-        or os.environ.get(SERVICE_ENDPOINT_ENV[target.kind])
-        or factory.endpoint_url
-    )
-
-
 def client_for(target: Target, factory: ClientFactory) -> Any:
-    """An SQS or SNS client for `target`, in the region its URL or ARN names, if any."""
+    """An SQS or SNS client for `target`: in the region its URL or ARN names, if any, and at
+    the queue URL's own host, `AWS_ENDPOINT_URL_SQS`/`_SNS`, or the global endpoint."""
+    if factory.options.is_snow:  # a Snowball Edge device has no SQS or SNS
+        factory = factory.derive(region=None, endpoint_url=None)
     region = target.region
     if region and region != factory.options.region:
         factory = factory.derive(region=region)
-    elif factory.options.is_snow:
-        factory = factory.derive(region=None)  # a Snowball Edge device has no SQS or SNS
-    return factory.client(target.kind, endpoint_url=service_endpoint(target, factory))
-
-
-def resolve_queue_url(target: Target, factory: ClientFactory) -> str:
-    """The URL of an SQS target (GetQueueUrl for a name). botocore errors propagate."""
-    if target.queue_url:
-        return target.queue_url
-    client = client_for(target, factory)
-    url: str = client.get_queue_url(QueueName=target.queue_name)["QueueUrl"]
-    return url
+    endpoint = target.endpoint_url or os.environ.get(SERVICE_ENDPOINT_ENV[target.kind])
+    return factory.client(target.kind, endpoint_url=endpoint)
 
 
 class Notifier:
