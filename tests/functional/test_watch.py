@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from s32s.aws.clients import AwsOptions, ClientFactory
@@ -283,3 +284,30 @@ def test_an_unreachable_queue_is_retried_with_backoff(caplog: pytest.LogCaptureF
     assert stats.receive_errors == len(slept) + 1
     assert f"Cannot read the queue {dead}: Cannot reach" in caplog.text
     assert "Retrying in 16 s" in caplog.text
+
+
+def test_one_failing_map_does_not_hold_back_another(site) -> None:
+    """The library's loop with the test's pull: map `a` raises, map `b` pulls; only b's message goes."""
+    from s32s.errors import ConfigError
+
+    for prefix in ("a", "b"):
+        site["sqs"].send_message(
+            QueueUrl=site["queue"], MessageBody=run_message(f"s3://{BUCKET}/{prefix}")
+        )
+    pulled: list[list[str]] = []
+
+    def pull(names):
+        pulled.append(list(names))
+        if names == ["a"]:
+            raise ConfigError("Map 'a': the slave folder / is the root of the file system.")
+        return {name: True for name in names}
+
+    client = boto3.client("sqs", region_name="us-east-1", endpoint_url=site["url"])
+    watched = [WatchedMap("a", S3Url(BUCKET, "a")), WatchedMap("b", S3Url(BUCKET, "b"))]
+    watcher = QueueWatcher(
+        client, site["queue"], lambda: watched, pull, WatchOptions(idle_exit=1, wait_seconds=1)
+    )
+    stats = watcher.run()
+    assert pulled == [["a"], ["b"]]
+    assert (stats.pulls, stats.failed_pulls, stats.pulled, stats.deleted) == (2, 1, ["b"], 1)
+    assert messages_in_queue(site["sqs"], site["queue"]) == 1

@@ -325,17 +325,19 @@ class QueueWatcher:
         )
 
     def _pull(self, names: list[str]) -> Mapping[str, bool]:
-        logger.info("Pulling %s.", ", ".join(names))
-        try:
-            results = self.pull(names)
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:
-            logger.error("The pull of %s failed: %s", ", ".join(names), describe_error(exc))
-            results = {}
+        """Pull each map on its own, so one that fails (or raises) does not fail the others."""
+        results: dict[str, bool] = {}
         for name in names:
+            logger.info("Pulling %s.", name)
+            try:
+                results[name] = bool(self.pull([name]).get(name))
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:
+                logger.error("The pull of %s failed: %s", name, describe_error(exc))
+                results[name] = False
             self.stats.pulls += 1
-            if results.get(name):
+            if results[name]:
                 self.stats.pulled.append(name)
             else:
                 self.stats.failed_pulls += 1
