@@ -24,14 +24,10 @@ GENEROUS = 120.0  # seconds to wait for something a loaded machine may do slowly
 
 
 @pytest.fixture
-def aws(moto_clients: dict[str, Any]) -> dict[str, Any]:
-    moto_clients["s3"].create_bucket(Bucket=BUCKET)
-    return moto_clients
-
-
-@pytest.fixture
-def site(aws: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+def site(moto_clients: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     """One map `site` on s3://watch-bkt/site; a master and a slave ini sharing the map file."""
+    aws = moto_clients
+    aws["s3"].create_bucket(Bucket=BUCKET)
     master, slave = tmp_path / "master", tmp_path / "slave"
     master.mkdir()
     slave.mkdir()
