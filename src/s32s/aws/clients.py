@@ -309,6 +309,17 @@ def translate_error(
     return None
 
 
+def describe_error(exc: BaseException) -> str:
+    """One sentence for any failure: s32s's own message, botocore's translated, else its text."""
+    from s32s.errors import S32SError
+
+    if isinstance(exc, S32SError):
+        return exc.message
+    translated = translate_error(exc)
+    text = translated.message if translated is not None else str(exc) or type(exc).__name__
+    return text if text.endswith(".") else f"{text}."
+
+
 @contextmanager
 def aws_errors(*, bucket: str | None = None, endpoint: str | None = None) -> Iterator[None]:
     """Re-raise botocore's exceptions as `AwsError` (exit 2) with a clear message."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,13 +12,23 @@ import click
 
 from s32s.cli.app import App, ignore_option, pass_app
 from s32s.cli.check import check_options
-from s32s.errors import ExitCode
+from s32s.errors import ExitCode, S32SError
 
 if TYPE_CHECKING:
     from s32s.maps.ini import Config
     from s32s.maps.runner import RunOptions
     from s32s.sync.events import Report
     from s32s.sync.job import SyncJob
+
+
+notify_option = click.option(
+    "--notify",
+    "notify",
+    multiple=True,
+    metavar="URL",
+    help="Announce the finished run: sqs://QUEUE, a queue URL or sns:arn:aws:sns:…; repeatable "
+    "[default: notify = in s32s.ini's [MAIN]]. A failed notification is only a warning.",
+)
 
 
 def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -65,6 +76,7 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Start large files afresh: abort the unfinished multipart uploads s32s left at "
             "the destination and remove the partial downloads it kept, instead of resuming them.",
         ),
+        notify_option,
     ]
     for option in reversed(options):
         function = option(function)
@@ -90,15 +102,34 @@ def build_run_options(
         backup_dir=Path(backup_dir).resolve() if backup_dir else None,
         sleep_after_rmdir=config.time_sleep_after_rm,
         cleanup_uploads=kwargs.get("cleanup_uploads", False),
+        notify=notify_targets(kwargs.get("notify", ()), config),
     )
+
+
+def notify_targets(option: tuple[str, ...], config: Config) -> tuple[Any, ...]:
+    """`--notify` values when given (they replace the ini's), else `notify =` of [MAIN]."""
+    from s32s.notify.targets import parse_targets
+
+    return parse_targets(option, where="--notify") if option else config.notify
 
 
 class SyncSession:
     """Runs jobs one after the other with preview, confirmation, progress and summary."""
 
-    def __init__(self, app: App, config: Config, *, dry_run: bool, yes: bool) -> None:
+    def __init__(
+        self,
+        app: App,
+        config: Config,
+        *,
+        dry_run: bool,
+        yes: bool,
+        command: str = "sync",
+        notify: tuple[Any, ...] = (),
+    ) -> None:
         self.app = app
         self.config = config
+        self.command = command
+        self.notify = notify
         self.dry_run = dry_run
         self.assume_yes = yes or config.skip_delete_alert
         self.reports: list[Report] = []
@@ -106,12 +137,17 @@ class SyncSession:
         self._extra_reporters: tuple[Any, ...] = ()
 
     def run_job(
-        self, job: SyncJob, *extra_reporters: Any, run: Callable[..., Report] | None = None
+        self,
+        job: SyncJob,
+        *extra_reporters: Any,
+        run: Callable[..., Report] | None = None,
+        log: str | None = None,
     ) -> Report:
         """Lock the destination, plan, show, confirm and run one job; extra reporters get its events.
 
         `run(prepared, reporter, stop)` replaces the engine's `execute` (e.g.
-        Snowball batching).
+        Snowball batching). The finished run is announced to the session's
+        notification targets.
         """
         self._extra_reporters = extra_reporters
         from s32s.aws.clients import aws_errors
@@ -122,13 +158,28 @@ class SyncSession:
             getattr(job.source, "url", None), "bucket", None
         )
         endpoint = getattr(job.dest, "endpoint", None) or getattr(job.source, "endpoint", None)
-        with (
-            aws_errors(bucket=bucket, endpoint=endpoint),
-            destination_lock(job.dest.identity, str(job.dest)),
-        ):
-            prepared = prepare(job)
-            report = self._decide_and_run(prepared, run or execute)
+        started = time.time()
+        try:
+            with (
+                aws_errors(bucket=bucket, endpoint=endpoint),
+                destination_lock(job.dest.identity, str(job.dest)),
+            ):
+                prepared = prepare(job)
+                report = self._decide_and_run(prepared, run or execute)
+        except S32SError as exc:
+            if self.notify and not self.dry_run:
+                from s32s.notify.send import notify_failure
+
+                notify_failure(
+                    self.command, job.name, str(job.source), str(job.dest), started, exc,
+                    self.notify, self.app.factory, log=log,
+                )  # fmt: skip
+            raise
         self.reports.append(report)
+        if self.notify:
+            from s32s.notify.send import notify_run
+
+            notify_run(self.command, report, self.notify, self.app.factory, log=log)
         return report
 
     def _decide_and_run(self, prepared: Any, execute: Callable[..., Report]) -> Report:
@@ -180,6 +231,15 @@ class SyncSession:
 
             render_problems(report)
 
+    def show_summary(self) -> None:
+        """The table of what each job did, unless quiet, --json or skip_tranfer_detail."""
+        if self.reports and not self.config.skip_transfer_detail and not self.app.quiet:
+            if self.app.json_output:
+                return
+            from s32s.cli.progress import render_summary
+
+            render_summary(self.reports)
+
     def finish(self, **extra: Any) -> None:
         """Print the summary (or the JSON report, with `extra` fields) and exit with the worst code."""
         code = max(
@@ -193,10 +253,8 @@ class SyncSession:
                     "exit_code": int(code),
                 }
             )
-        elif self.reports and not self.config.skip_transfer_detail and not self.app.quiet:
-            from s32s.cli.progress import render_summary
-
-            render_summary(self.reports)
+        else:
+            self.show_summary()
         if code:
             raise SystemExit(int(code))
 
@@ -213,6 +271,18 @@ def run_maps(
     kwargs: dict[str, Any],
     backup_dir: str | None = None,
 ) -> None:
+    run_selected_maps(app, mode, names, maps, kwargs, backup_dir).finish()
+
+
+def run_selected_maps(
+    app: App,
+    mode: str,
+    names: tuple[str, ...] | list[str],
+    maps: str | None,
+    kwargs: dict[str, Any],
+    backup_dir: str | None = None,
+) -> SyncSession:
+    """Run the named maps (all when none); the session holds their reports."""
     from s32s.cli.maps import load_mapset
     from s32s.maps.runner import StoreFactory, check_no_shared_s3_paths, job_for_map
 
@@ -221,13 +291,20 @@ def run_maps(
     selected = mapset.select(names)
     _check_other_mode(app, config, mode, mapset.maps, check_no_shared_s3_paths)
     options = build_run_options(app, config, kwargs, backup_dir)
-    session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
+    session = SyncSession(
+        app,
+        config,
+        dry_run=kwargs["dry_run"],
+        yes=kwargs["yes"],
+        command="push" if mode == "master" else "pull",
+        notify=options.notify,
+    )
     factory = app.client_factory(options.workers)
     pause = options.sleep_after_rmdir
     with StoreFactory(factory, options.workers, pause_after_rmdir=pause) as stores:
         for pathmap in selected:
             session.run_job(job_for_map(pathmap, mode, stores, options))
-    session.finish()
+    return session
 
 
 def _check_other_mode(
@@ -309,17 +386,72 @@ def slave_group() -> None:
 @names_and_maps
 @run_options
 @backup_dir_option
+@click.option(
+    "--watch",
+    "watch_queue",
+    metavar="sqs://QUEUE",
+    help="Keep running: long-poll this SQS queue and pull a map whenever a message says its "
+    "S3 path changed (docs/watch.md). Deletions then need --yes or skip_delete_alert.",
+)
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="With --watch: stop after this many seconds without a message (for scripts and tests).",
+)
+@click.option(
+    "--delete-unrelated",
+    is_flag=True,
+    help="With --watch: delete messages about none of these maps [default: leave them in the queue].",
+)
+@click.option(
+    "--visibility-timeout",
+    type=click.IntRange(0, 43200),
+    metavar="SECONDS",
+    help="With --watch: how long a received message stays hidden while its pull runs, and so "
+    "how soon a failed pull is retried [default: the queue's setting].",
+)
 @pass_app
 def pull_command(
-    app: App, names: tuple[str, ...], maps: str | None, backup_dir: str | None, **kwargs: Any
+    app: App,
+    names: tuple[str, ...],
+    maps: str | None,
+    backup_dir: str | None,
+    watch_queue: str | None,
+    idle_exit: float | None,
+    delete_unrelated: bool,
+    visibility_timeout: int | None,
+    **kwargs: Any,
 ) -> None:
     """Pull each map's S3 path into its local folder (all maps when no NAME is given).
 
     Files are written under a temporary name and renamed into place, with the
     master's modification time. Files gone from S3 are deleted locally after a
-    preview and confirmation.
+    preview and confirmation. With --watch, pull whenever a queue says so.
     """
-    run_maps(app, "slave", names, maps, kwargs, backup_dir)
+    if watch_queue is None:
+        for name, value in (
+            ("--idle-exit", idle_exit),
+            ("--delete-unrelated", delete_unrelated),
+            ("--visibility-timeout", visibility_timeout),
+        ):
+            if value is not None and value is not False:
+                raise click.UsageError(f"{name} only applies with --watch.")
+        run_maps(app, "slave", names, maps, kwargs, backup_dir)
+        return
+    if kwargs["dry_run"]:
+        raise click.UsageError(
+            "--watch cannot be combined with --dry-run: messages are deleted once pulled."
+        )
+    from s32s.cli.watch import watch_and_pull
+    from s32s.notify.watch import WatchOptions
+
+    options = WatchOptions(
+        idle_exit=idle_exit,
+        delete_unrelated=delete_unrelated,
+        visibility_timeout=visibility_timeout,
+    )
+    watch_and_pull(app, watch_queue, options, names, maps, kwargs, backup_dir)
 
 
 @slave_group.command("check")
@@ -374,7 +506,9 @@ def sync_command(
 
     config = app.load_config(required=False)
     options = build_run_options(app, config, kwargs, backup_dir)
-    session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
+    session = SyncSession(
+        app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"], notify=options.notify
+    )
     factory = app.client_factory(options.workers)
     pause = options.sleep_after_rmdir
     with StoreFactory(factory, options.workers, pause_after_rmdir=pause) as stores:

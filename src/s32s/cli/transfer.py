@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from s32s.cli.app import App, pass_app
+from s32s.cli.sync import notify_option, notify_targets
 
 if TYPE_CHECKING:
     from s32s.aws.clients import AwsOptions
@@ -72,6 +73,7 @@ def transfer_group() -> None:
     help="dst region snow: send files of 1 MB or less in tar archives the import unpacks "
     "(snowball-auto-extract).",
 )
+@notify_option
 @pass_app
 def run_command(
     app: App,
@@ -83,6 +85,7 @@ def run_command(
     wait: bool,
     inventory: str | None,
     snowball_batch: bool,
+    notify: tuple[str, ...],
 ) -> None:
     """Copy what is missing or different from src to dst as CONFIG.yaml describes.
 
@@ -130,9 +133,22 @@ def run_command(
         verify_tls=False if app.no_verify_ssl else None,
     )
     if engine == "batch":
+        if notify:
+            raise click.UsageError(
+                "--notify is for the local engine: a Batch Operations job reports through its "
+                "completion report (read with --wait)."
+            )
         _run_batch(app, config, base, workers, inventory, role_arn, wait, dry_run)
         return
-    session = SyncSession(app, Config(skip_transfer_detail=False), dry_run=dry_run, yes=True)
+    targets = notify_targets(notify, app.load_config(required=False))
+    session = SyncSession(
+        app,
+        Config(skip_transfer_detail=False),
+        dry_run=dry_run,
+        yes=True,
+        command="transfer",
+        notify=targets,
+    )
     with part_pool(workers) as parts:
         job = build_job(config, base, parts, workers, inventory=inventory)
         _show_inventory(app, job.source)
@@ -150,11 +166,11 @@ def run_command(
             log, config.log_directory, s3=log_target(config), factory=log_factory(config, base)
         )
         with writer:
+            where = str(writer.path) if writer.path else f"{log_target(config)}{log.file_name}"
             archives = batching.archives if batching else None
             reporter = TransferLogReporter(log, config.src, config.dst, archives=archives)
-            session.run_job(job, reporter, run=runner)
+            session.run_job(job, reporter, run=runner, log=where)
         _check_endpoints(job)
-    where = str(writer.path) if writer.path else str(log_target(config))
     if batching and batching.archives:
         app.info(
             f"{len(batching.archives)} small file(s) in {len(batching.by_archive())} archive(s); "

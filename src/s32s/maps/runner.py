@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from s32s.errors import ConfigError, SafeguardRefused
 from s32s.maps.pathmap import PathMap
+from s32s.notify.targets import Target
 from s32s.paths import S3Url, is_s3_url, parse_s3_url
 from s32s.sync.compare import CompareOptions
 from s32s.sync.execute import ExecuteOptions
@@ -42,6 +43,7 @@ class RunOptions:
     backup_dir: Path | None = None
     sleep_after_rmdir: float = 0.0
     cleanup_uploads: bool = False
+    notify: tuple[Target, ...] = ()  # where each finished run is announced
 
 
 class StoreFactory:
