@@ -11,8 +11,9 @@ upstream server. The model of the link, per connection and per direction:
   pipelined as on a real link (a 100 MiB body is not held back once per chunk);
   what costs a full round trip is what the protocol itself waits for: a request
   and its response, a `100 Continue`.
-- **Connection set-up.** The first bytes a client sends on a new connection are
-  forwarded one RTT later than the others (TCP's handshake). TLS is not modelled.
+- **Connection set-up.** The first bytes a client sends on a new connection reach
+  the server no sooner than 1.5 RTT after it connected, as after TCP's handshake
+  (connect() returns after one RTT; the data then travels RTT/2). TLS is not modelled.
 - **Rate.** Each direction of each connection is paced to at most `--rate-mbps`
   MB/s (a token bucket without burst: a chunk leaves when the previous one has
   "left the wire"), as the per-connection limit of a long link (its window over
@@ -356,7 +357,10 @@ class Connection:
         def downstream_bytes(data: bytes) -> None:
             totals.bytes_down += len(data)
 
-        self.up = Direction(loop, link, loop.time() + link.rtt, upstream_bytes, self.finished)
+        # A client's first bytes reach the server 1.5 RTT after it connected, as after TCP's
+        # handshake (connect() returns after one RTT, then the data travels RTT/2).
+        handshake = loop.time() + link.rtt + link.one_way
+        self.up = Direction(loop, link, handshake, upstream_bytes, self.finished)
         self.down = Direction(loop, link, 0.0, downstream_bytes, self.finished)
         self.client = Side(self.up, self.down, self.close)
         self.server = Side(self.down, self.up, self.close)
