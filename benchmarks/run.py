@@ -716,7 +716,7 @@ class Bench:
         if self.args.plan_timeout:
             return float(self.args.plan_timeout)
         if self.results.endpoint == "wan" and not self.args.quick:
-            return 180.0
+            return 120.0
         return self.sizes.timeout
 
     @contextlib.contextmanager
@@ -1508,7 +1508,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--plan-timeout",
         type=float,
         default=0,
-        help="seconds before a (g) run is killed (default: --timeout; 180 on the WAN model)",
+        help="seconds before a (g) run is killed (default: --timeout; 120 on the WAN model)",
     )
     parser.add_argument(
         "--plan-count",
