@@ -1224,35 +1224,28 @@ def section(kind: str, data: dict, out: Path) -> list[str]:  # type: ignore[type
         )
     if kind == "wan":
         lines += ["", *targets(table)]
-    lines += [
-        "",
-        "Peak memory in MiB (the largest peak RSS of the tool's process tree over its runs) and,",
-        "after the slash, the median CPU time in seconds the tool itself used (user + system).",
-        "The server runs on the same CPUs, so a tool's CPU time slows the server too.",
-        "",
-        "| Scenario | " + " | ".join(names) + " |",
-        "|---|" + "---:|" * len(names),
-    ]
-    for sc in scenarios:
-        cells = [
-            f"{table[sc][n]['peak_mib']:.0f} / {table[sc][n]['cpu']:.2f}"
-            if n in table[sc] and "peak_mib" in table[sc][n]
-            else "–"
-            for n in names
-        ]
-        lines.append(f"| ({sc}) | " + " | ".join(cells) + " |")
+    lines += tool_table(
+        [
+            "Peak memory in MiB (the largest peak RSS of the tool's process tree over its runs) and,",
+            "after the slash, the median CPU time in seconds the tool itself used (user + system).",
+            "The server runs on the same CPUs, so a tool's CPU time slows the server too.",
+        ],
+        table,
+        scenarios,
+        names,
+        lambda s: f"{s['peak_mib']:.0f} / {s['cpu']:.2f}" if "peak_mib" in s else "–",
+    )
     if any("requests" in s for by_tool in table.values() for s in by_tool.values()):
-        lines += [
-            "",
-            "HTTP requests the tool sent, by kind, and the TCP connections it opened (counted by",
-            "the link proxy; the run with the median count).",
-            "",
-            "| Scenario | " + " | ".join(names) + " |",
-            "|---|" + "---:|" * len(names),
-        ]
-        for sc in scenarios:
-            cells = [fmt_requests(table[sc].get(n, {})) for n in names]
-            lines.append(f"| ({sc}) | " + " | ".join(cells) + " |")
+        lines += tool_table(
+            [
+                "HTTP requests the tool sent, by kind, and the TCP connections it opened (counted by",
+                "the link proxy; the run with the median count).",
+            ],
+            table,
+            scenarios,
+            names,
+            fmt_requests,
+        )
     if data.get("proxy_check"):
         lines += ["", *proxy_check_lines(data["proxy_check"])]
     failures = [
@@ -1300,6 +1293,27 @@ WAN_NOTES = [
 ]
 
 
+def tool_table(
+    intro: list[str],
+    table: dict[str, dict[str, dict[str, object]]],
+    scenarios: list[str],
+    names: list[str],
+    cell: Callable[[dict[str, object]], str],
+) -> list[str]:
+    """A table with a row per scenario and a column per tool, after its explanation."""
+    lines = [
+        "",
+        *intro,
+        "",
+        "| Scenario | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for sc in scenarios:
+        cells = [cell(table[sc].get(name, {})) for name in names]
+        lines.append(f"| ({sc}) | " + " | ".join(cells) + " |")
+    return lines
+
+
 def peer_settings(data: dict) -> str:  # type: ignore[type-arg]
     workers = data.get("peer_workers", {})
     flags = {
@@ -1337,7 +1351,7 @@ def fmt_requests(s: dict[str, object]) -> str:
         return "–"
     kinds = sorted(requests.items(), key=lambda kv: -kv[1])
     text = " + ".join(f"{count:,} {kind}" for kind, count in kinds) or "0"
-    return f"{text} · {s.get('connections', 0)} conn."
+    return f"{text} · {s.get('connections') or 0:,} conn."
 
 
 def proxy_check_lines(check: dict) -> list[str]:  # type: ignore[type-arg]
