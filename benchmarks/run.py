@@ -1022,7 +1022,7 @@ def load_average() -> str:
 ORDER = ["a", "b", "c", "i", "d", "e", "j", "f", "g0", "g", "h1", "h2"]
 TITLES = {
     "loopback": "Loopback: moto's server on 127.0.0.1",
-    "wan": "WAN model: rclone serve s3 behind a modelled long link",
+    "wan": "WAN model: rclone serve s3 behind a modelled link",
 }
 #: What s32s with its defaults should reach on the WAN model: (scenario, reference, factor).
 #: The reference is one peer, or "fastest" (the fastest peer in that scenario).
@@ -1205,10 +1205,12 @@ def section(kind: str, data: dict, out: Path) -> list[str]:  # type: ignore[type
     scenarios = [k for k in ORDER if k in table]
     info: dict[str, str] = data.get("machine", {})
     quick = " --quick" if data.get("quick") else ""
-    lines = [f"## {TITLES[kind]}", ""]
+    heading = TITLES[kind]
+    if "link model" in info:
+        heading += f" ({info['link model'].split(': ', 1)[-1]})"
+    lines = [f"## {heading}", ""]
     lines += [
-        f"Taken {info.get('date', 'at an unknown date')} with `benchmarks/run.py --endpoint {kind}{quick}`"
-        + (f"; link: {info['link model'].split(': ', 1)[-1]}." if "link model" in info else "."),
+        f"Taken {info.get('date', 'at an unknown date')} with `benchmarks/run.py --endpoint {kind}{quick}`.",
         f"Wall time in seconds: median of {sizes.repeat} interleaved runs (tool order rotated each",
         "repetition), with the spread (min–max) in brackets; lower is better. Each copy run starts",
         f"from an empty destination. Peers' parallelism: {peer_settings(data)}; s32s runs with its"
@@ -1258,8 +1260,8 @@ def section(kind: str, data: dict, out: Path) -> list[str]:  # type: ignore[type
         lines += ["", "Failed runs (left out of the figures):", "", *failures]
     image = f"benchmarks-{kind}.png"
     if scenarios:
-        chart(table, names, sizes, out / image, scenarios, TITLES[kind])
-        lines += ["", f"![{TITLES[kind]}]({image})"]
+        chart(table, names, sizes, out / image, scenarios, heading)
+        lines += ["", f"![{heading}]({image})"]
     lines += ["", "### Machine", ""]
     lines += [f"- {k}: {v}" for k, v in info.items()]
     lines += ["", "### Notes", ""]
