@@ -1149,9 +1149,12 @@ def merge_previous(new: dict, old: dict) -> None:  # type: ignore[type-arg]
     loads = [f"{k}: {v}" for k, v in machine_before.items() if k.startswith("load")]
     if loads and not any(n.startswith("Earlier run (") for n in new["notes"]):
         new["notes"].append(f"Earlier run ({machine_before.get('date')}): {'; '.join(loads)}.")
+    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     if redone:
-        when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         new["notes"].append(f"Re-run with --merge at {when}: {', '.join(redone)}.")
+    first_taken = str(machine_before.get("date", "")).split(" (")[0]
+    if first_taken:
+        new["machine"]["date"] = f"{first_taken} (some rows re-run {when}, see the notes)"
 
 
 def write_report(bench: Bench) -> dict[str, dict[str, object]]:
