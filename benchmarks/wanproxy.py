@@ -281,7 +281,8 @@ class Direction:
             if not data:
                 self.finished = True
                 if not self.sink.is_closing() and self.sink.can_write_eof():
-                    self.sink.write_eof()
+                    with contextlib.suppress(OSError):  # the other side is already gone
+                        self.sink.write_eof()
                 self.on_finished()
                 return
             if not self.sink.is_closing():
