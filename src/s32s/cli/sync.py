@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, pass_app
+from s32s.cli.app import App, ignore_option, pass_app
+from s32s.cli.check import check_options
 from s32s.cli.objectoptions import object_options, parse_object_options
-from s32s.errors import ExitCode
+from s32s.errors import ExitCode, S32SError
 
 if TYPE_CHECKING:
     from s32s.maps.ini import Config
     from s32s.maps.runner import RunOptions, StoreFactory
     from s32s.sync.events import Report
     from s32s.sync.job import SyncJob
+
+
+notify_option = click.option(
+    "--notify",
+    "notify",
+    multiple=True,
+    metavar="URL",
+    help="Announce the finished run: sqs://QUEUE, a queue URL or sns:arn:aws:sns:…; repeatable "
+    "[default: notify = in s32s.ini's [MAIN]]. A failed notification is only a warning.",
+)
 
 
 def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -65,6 +77,7 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Start large files afresh: abort the unfinished multipart uploads s32s left at "
             "the destination and remove the partial downloads it kept, instead of resuming them.",
         ),
+        notify_option,
     ]
     for option in reversed(options):
         function = option(function)
@@ -91,6 +104,7 @@ def build_run_options(
         backup_dir=Path(backup_dir).resolve() if backup_dir else None,
         sleep_after_rmdir=config.time_sleep_after_rm,
         cleanup_uploads=kwargs.get("cleanup_uploads", False),
+        notify=notify_targets(kwargs.get("notify", ()), config),
         object_settings=objects.settings,
         bwlimit=objects.bwlimit,
         skip_archived=objects.skip_archived,
@@ -110,12 +124,30 @@ def store_factory(app: App, options: RunOptions) -> StoreFactory:
     )
 
 
+def notify_targets(option: tuple[str, ...], config: Config) -> tuple[Any, ...]:
+    """`--notify` values when given (they replace the ini's), else `notify =` of [MAIN]."""
+    from s32s.notify.targets import parse_targets
+
+    return parse_targets(option, where="--notify") if option else config.notify
+
+
 class SyncSession:
     """Runs jobs one after the other with preview, confirmation, progress and summary."""
 
-    def __init__(self, app: App, config: Config, *, dry_run: bool, yes: bool) -> None:
+    def __init__(
+        self,
+        app: App,
+        config: Config,
+        *,
+        dry_run: bool,
+        yes: bool,
+        command: str = "sync",
+        notify: tuple[Any, ...] = (),
+    ) -> None:
         self.app = app
         self.config = config
+        self.command = command
+        self.notify = notify
         self.dry_run = dry_run
         self.assume_yes = yes or config.skip_delete_alert
         self.reports: list[Report] = []
@@ -123,12 +155,17 @@ class SyncSession:
         self._extra_reporters: tuple[Any, ...] = ()
 
     def run_job(
-        self, job: SyncJob, *extra_reporters: Any, run: Callable[..., Report] | None = None
+        self,
+        job: SyncJob,
+        *extra_reporters: Any,
+        run: Callable[..., Report] | None = None,
+        log: str | None = None,
     ) -> Report:
         """Lock the destination, plan, show, confirm and run one job; extra reporters get its events.
 
         `run(prepared, reporter, stop)` replaces the engine's `execute` (e.g.
-        Snowball batching).
+        Snowball batching). The finished run is announced to the session's
+        notification targets.
         """
         self._extra_reporters = extra_reporters
         from s32s.aws.clients import aws_errors
@@ -139,13 +176,28 @@ class SyncSession:
             getattr(job.source, "url", None), "bucket", None
         )
         endpoint = getattr(job.dest, "endpoint", None) or getattr(job.source, "endpoint", None)
-        with (
-            aws_errors(bucket=bucket, endpoint=endpoint),
-            destination_lock(job.dest.identity, str(job.dest)),
-        ):
-            prepared = prepare(job)
-            report = self._decide_and_run(prepared, run or execute)
+        started = time.time()
+        try:
+            with (
+                aws_errors(bucket=bucket, endpoint=endpoint),
+                destination_lock(job.dest.identity, str(job.dest)),
+            ):
+                prepared = prepare(job)
+                report = self._decide_and_run(prepared, run or execute)
+        except S32SError as exc:
+            if self.notify and not self.dry_run:
+                from s32s.notify.send import notify_failure
+
+                notify_failure(
+                    self.command, job.name, str(job.source), str(job.dest), started, exc,
+                    self.notify, self.app.factory, log=log,
+                )  # fmt: skip
+            raise
         self.reports.append(report)
+        if self.notify:
+            from s32s.notify.send import notify_run
+
+            notify_run(self.command, report, self.notify, self.app.factory, log=log)
         return report
 
     def _decide_and_run(self, prepared: Any, execute: Callable[..., Report]) -> Report:
@@ -181,27 +233,14 @@ class SyncSession:
         return report
 
     def _execute(self, prepared: Any, execute: Callable[..., Report]) -> Report:
-        from s32s.sync.events import NullReporter, TeeReporter
+        from s32s.cli.output import progress_reporter
+        from s32s.sync.events import TeeReporter
 
         job = prepared.job
-        extra = self._extra_reporters
-        if self.app.quiet or self.app.json_output:
-            reporter = TeeReporter(NullReporter(), *extra)
+        with progress_reporter(self.app, str(job.source), str(job.dest)) as shown:
+            reporter = TeeReporter(shown, *self._extra_reporters)
             reporter.planned(job.name, prepared.plan)
             return execute(prepared, reporter, self.stop)
-        from s32s.cli import progress as view
-
-        if self.app.stdout_isatty or view.error_console().is_terminal:
-            progress = view.make_progress()
-            reporter = TeeReporter(view.RichReporter(progress), *extra)
-            with progress:
-                reporter.planned(job.name, prepared.plan)
-                return execute(prepared, reporter, self.stop)
-        reporter = TeeReporter(
-            view.LineReporter(str(job.source), str(job.dest), quiet=False), *extra
-        )
-        reporter.planned(job.name, prepared.plan)
-        return execute(prepared, reporter, self.stop)
 
     def _show(self, report: Report) -> None:
         problems = (
@@ -216,6 +255,15 @@ class SyncSession:
 
             render_problems(report)
 
+    def show_summary(self) -> None:
+        """The table of what each job did, unless quiet, --json or skip_tranfer_detail."""
+        if self.reports and not self.config.skip_transfer_detail and not self.app.quiet:
+            if self.app.json_output:
+                return
+            from s32s.cli.progress import render_summary
+
+            render_summary(self.reports)
+
     def finish(self, **extra: Any) -> None:
         """Print the summary (or the JSON report, with `extra` fields) and exit with the worst code."""
         code = max(
@@ -229,10 +277,8 @@ class SyncSession:
                     "exit_code": int(code),
                 }
             )
-        elif self.reports and not self.config.skip_transfer_detail and not self.app.quiet:
-            from s32s.cli.progress import render_summary
-
-            render_summary(self.reports)
+        else:
+            self.show_summary()
         if code:
             raise SystemExit(int(code))
 
@@ -249,6 +295,18 @@ def run_maps(
     kwargs: dict[str, Any],
     backup_dir: str | None = None,
 ) -> None:
+    run_selected_maps(app, mode, names, maps, kwargs, backup_dir).finish()
+
+
+def run_selected_maps(
+    app: App,
+    mode: str,
+    names: tuple[str, ...] | list[str],
+    maps: str | None,
+    kwargs: dict[str, Any],
+    backup_dir: str | None = None,
+) -> SyncSession:
+    """Run the named maps (all when none); the session holds their reports."""
     from s32s.cli.maps import load_mapset
     from s32s.maps.runner import check_no_shared_s3_paths, job_for_map
 
@@ -257,11 +315,18 @@ def run_maps(
     selected = mapset.select(names)
     _check_other_mode(app, config, mode, mapset.maps, check_no_shared_s3_paths)
     options = build_run_options(app, config, kwargs, backup_dir)
-    session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
+    session = SyncSession(
+        app,
+        config,
+        dry_run=kwargs["dry_run"],
+        yes=kwargs["yes"],
+        command="push" if mode == "master" else "pull",
+        notify=options.notify,
+    )
     with store_factory(app, options) as stores:
         for pathmap in selected:
             session.run_job(job_for_map(pathmap, mode, stores, options))
-    session.finish()
+    return session
 
 
 def _check_other_mode(
@@ -318,6 +383,22 @@ def push_command(app: App, names: tuple[str, ...], maps: str | None, **kwargs: A
     run_maps(app, "master", names, maps, kwargs)
 
 
+@master_group.command("check")
+@names_and_maps
+@check_options
+@pass_app
+def master_check_command(
+    app: App, names: tuple[str, ...], maps: str | None, checksum: bool, workers: int
+) -> None:
+    """Compare each map's local folder with its S3 path (all maps when no NAME is given).
+
+    Exit 0 when every map matches, 1 otherwise; nothing is changed.
+    """
+    from s32s.cli.check import check_maps
+
+    check_maps(app, "master", names, maps, checksum, workers)
+
+
 @click.group("slave")
 def slave_group() -> None:
     """Commands of the machines that pull (ismaster = False)."""
@@ -327,17 +408,88 @@ def slave_group() -> None:
 @names_and_maps
 @run_options
 @backup_dir_option
+@click.option(
+    "--watch",
+    "watch_queue",
+    metavar="sqs://QUEUE",
+    help="Keep running: long-poll this SQS queue and pull a map whenever a message says its "
+    "S3 path changed (docs/watch.md). Deletions then need --yes or skip_delete_alert.",
+)
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="With --watch: stop after this many seconds without a message (for scripts and tests).",
+)
+@click.option(
+    "--delete-unrelated",
+    is_flag=True,
+    help="With --watch: delete messages about none of these maps [default: leave them in the queue].",
+)
+@click.option(
+    "--visibility-timeout",
+    type=click.IntRange(0, 43200),
+    metavar="SECONDS",
+    help="With --watch: how long a received message stays hidden while its pull runs, and so "
+    "how soon a failed pull is retried [default: the queue's setting].",
+)
 @pass_app
 def pull_command(
-    app: App, names: tuple[str, ...], maps: str | None, backup_dir: str | None, **kwargs: Any
+    app: App,
+    names: tuple[str, ...],
+    maps: str | None,
+    backup_dir: str | None,
+    watch_queue: str | None,
+    idle_exit: float | None,
+    delete_unrelated: bool,
+    visibility_timeout: int | None,
+    **kwargs: Any,
 ) -> None:
     """Pull each map's S3 path into its local folder (all maps when no NAME is given).
 
     Files are written under a temporary name and renamed into place, with the
     master's modification time. Files gone from S3 are deleted locally after a
-    preview and confirmation.
+    preview and confirmation. With --watch, pull whenever a queue says so.
     """
-    run_maps(app, "slave", names, maps, kwargs, backup_dir)
+    if watch_queue is None:
+        for name, value in (
+            ("--idle-exit", idle_exit),
+            ("--delete-unrelated", delete_unrelated),
+            ("--visibility-timeout", visibility_timeout),
+        ):
+            if value is not None and value is not False:
+                raise click.UsageError(f"{name} only applies with --watch.")
+        run_maps(app, "slave", names, maps, kwargs, backup_dir)
+        return
+    if kwargs["dry_run"]:
+        raise click.UsageError(
+            "--watch cannot be combined with --dry-run: messages are deleted once pulled."
+        )
+    from s32s.cli.watch import watch_and_pull
+    from s32s.notify.watch import WatchOptions
+
+    options = WatchOptions(
+        idle_exit=idle_exit,
+        delete_unrelated=delete_unrelated,
+        visibility_timeout=visibility_timeout,
+    )
+    watch_and_pull(app, watch_queue, options, names, maps, kwargs, backup_dir)
+
+
+@slave_group.command("check")
+@names_and_maps
+@check_options
+@pass_app
+def slave_check_command(
+    app: App, names: tuple[str, ...], maps: str | None, checksum: bool, workers: int
+) -> None:
+    """Compare each map's S3 path with its local folder (all maps when no NAME is given).
+
+    Exit 0 when every map matches, 1 otherwise; nothing is changed.
+    """
+    from s32s.cli.check import check_maps
+
+    check_maps(app, "slave", names, maps, checksum, workers)
 
 
 @click.command("sync")
@@ -346,13 +498,7 @@ def pull_command(
 @click.option(
     "--delete", is_flag=True, help="Delete destination files that are not in the source (mirror)."
 )
-@click.option(
-    "--ignore",
-    "ignore_rules",
-    multiple=True,
-    metavar="RULE",
-    help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
-)
+@ignore_option
 @click.option(
     "--snowball-batch",
     is_flag=True,
@@ -382,7 +528,9 @@ def sync_command(
 
     config = app.load_config(required=False)
     options = build_run_options(app, config, kwargs, backup_dir)
-    session = SyncSession(app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"])
+    session = SyncSession(
+        app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"], notify=options.notify
+    )
     with store_factory(app, options) as stores:
         job = job_for_paths(
             source, destination, stores, options, delete=delete, ignore=ignore_rules

@@ -11,6 +11,7 @@ import click
 
 from s32s.cli.app import App, pass_app
 from s32s.cli.objectoptions import object_options, parse_object_options
+from s32s.cli.sync import notify_option, notify_targets
 
 if TYPE_CHECKING:
     from s32s.aws.clients import AwsOptions
@@ -74,6 +75,7 @@ def transfer_group() -> None:
     "(snowball-auto-extract).",
 )
 @object_options
+@notify_option
 @pass_app
 def run_command(
     app: App,
@@ -85,6 +87,7 @@ def run_command(
     wait: bool,
     inventory: str | None,
     snowball_batch: bool,
+    notify: tuple[str, ...],
     **kwargs: object,
 ) -> None:
     """Copy what is missing or different from src to dst as CONFIG.yaml describes.
@@ -137,6 +140,11 @@ def run_command(
         verify_tls=False if app.no_verify_ssl else None,
     )
     if engine == "batch":
+        if notify:
+            raise click.UsageError(
+                "--notify is for the local engine: a Batch Operations job reports through its "
+                "completion report (read with --wait)."
+            )
         from s32s.transfers.batch_run import BatchOptions
 
         batch = BatchOptions(
@@ -148,7 +156,15 @@ def run_command(
         )
         _run_batch(app, config, base, workers, inventory, batch)
         return
-    session = SyncSession(app, Config(skip_transfer_detail=False), dry_run=dry_run, yes=True)
+    targets = notify_targets(notify, ini)
+    session = SyncSession(
+        app,
+        Config(skip_transfer_detail=False),
+        dry_run=dry_run,
+        yes=True,
+        command="transfer",
+        notify=targets,
+    )
     with part_pool(workers) as parts:
         job = build_job(
             config,
@@ -176,11 +192,11 @@ def run_command(
             log, config.log_directory, s3=log_target(config), factory=log_factory(config, base)
         )
         with writer:
+            where = str(writer.path) if writer.path else f"{log_target(config)}{log.file_name}"
             archives = batching.archives if batching else None
             reporter = TransferLogReporter(log, config.src, config.dst, archives=archives)
-            session.run_job(job, reporter, run=runner)
+            session.run_job(job, reporter, run=runner, log=where)
         _check_endpoints(job)
-    where = str(writer.path) if writer.path else str(log_target(config))
     if batching and batching.archives:
         app.info(
             f"{len(batching.archives)} small file(s) in {len(batching.by_archive())} archive(s); "

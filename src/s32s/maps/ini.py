@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from s32s.errors import ConfigError
+from s32s.notify.targets import Target, parse_targets
 from s32s.sync.bwlimit import RateSchedule, parse_bwlimit
 
 CONFIG_ENV = "S32S_CONFIG"
@@ -38,7 +39,7 @@ _MAIN_BOOLEANS: dict[str, tuple[str, bool]] = {
     "show_tranfer_detail": ("skip_transfer_detail", True),
 }
 _KNOWN = {
-    "MAIN": {*_MAIN_BOOLEANS, "time_sleep_after_rm", "bwlimit"},
+    "MAIN": {*_MAIN_BOOLEANS, "time_sleep_after_rm", "bwlimit", "notify"},
     "MASTER": {"maps_s3_path"},
     "SLAVE": {"maps_s3_path"},
 }
@@ -58,6 +59,7 @@ class Config:
     master_maps: str | None = None
     slave_maps: str | None = None
     custom_commands: dict[str, str] = field(default_factory=dict)
+    notify: tuple[Target, ...] = ()  # where finished runs are announced (DESIGN §3)
     warnings: tuple[str, ...] = ()
 
     @property
@@ -152,6 +154,8 @@ def load_config(path: Path) -> Config:
                 values["time_sleep_after_rm"] = _parse_seconds(path, key, raw)
             elif key.lower() == "bwlimit" and raw.strip():
                 values["bwlimit"] = parse_bwlimit(raw, f"{path}: [MAIN] {key}")
+            elif key.lower() == "notify":
+                values["notify"] = parse_targets(raw, where=f"{path}: [MAIN] {key}")
     for section, attribute in (("MASTER", "master_maps"), ("SLAVE", "slave_maps")):
         if parser.has_section(section):
             value = parser[section].get("maps_s3_path", "").strip()
@@ -189,6 +193,8 @@ def render_config(config: Config) -> str:
         f"skip_tranfer_detail = {flag(config.skip_transfer_detail)}",
         "; seconds to wait after removing a local directory",
         f"time_sleep_after_rm = {int(sleep) if sleep == int(sleep) else sleep}",
+        "; where to announce finished runs: sqs://QUEUE, a queue URL or sns:arn:aws:sns:… (comma-separated)",
+        f"notify = {', '.join(str(target) for target in config.notify)}",
         "",
         "[MASTER]",
         "; where the master's path maps are: bucket/prefix, s3://bucket/prefix, or a local path",

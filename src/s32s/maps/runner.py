@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s32s.errors import ConfigError, SafeguardRefused
 from s32s.maps.pathmap import PathMap
+from s32s.notify.targets import Target
 from s32s.paths import S3Url, is_s3_url, parse_s3_url
 from s32s.sync.bwlimit import RateSchedule, make_limiter
 from s32s.sync.compare import CompareOptions
@@ -28,6 +29,9 @@ from s32s.sync.s3 import S3Store, check_part_settings
 from s32s.sync.safeguards import Safeguards, check_local_destination
 from s32s.sync.state import MetadataCache
 
+if TYPE_CHECKING:
+    from s32s.sync.check import Comparison
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -41,6 +45,7 @@ class RunOptions:
     backup_dir: Path | None = None
     sleep_after_rmdir: float = 0.0
     cleanup_uploads: bool = False
+    notify: tuple[Target, ...] = ()  # where each finished run is announced
     # How objects are written and read (flags; a map's own keys fill what these leave unset).
     object_settings: ObjectSettings = field(default=DEFAULT_SETTINGS)
     bwlimit: RateSchedule | None = None
@@ -175,6 +180,17 @@ def job_for_paths(
     # Both sides here use one client: S3 → S3 may copy server-side (the copier decides).
     execute = replace(execute, server_side_copy=True)
     return SyncJob("sync", source, dest, plan, guards, execute)
+
+
+def compare_paths(
+    source_text: str, dest_text: str, stores: StoreFactory, run: RunOptions, ignore: tuple[str, ...]
+) -> Comparison:
+    """`s32s check SRC DST`: the two sides compared by a sync's plan (see `sync.check`)."""
+    from s32s.sync.check import compare_job
+
+    job = job_for_paths(source_text, dest_text, stores, run, delete=False, ignore=ignore)
+    job.name = "check"
+    return compare_job(job)
 
 
 def check_no_shared_s3_paths(master_maps: list[PathMap], slave_maps: list[PathMap]) -> None:

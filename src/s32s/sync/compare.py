@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from s32s.sync.entries import Entry
 
 MODIFY_WINDOW_NS = 1_000  # 1 µs: NTFS keeps 100 ns, ext4 keeps 1 ns
+NEW = "new"  # the reason given for a file the destination lacks
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def is_newer(source_ns: int, dest_ns: int) -> bool:
 def copy_reason(source: Entry, dest: Entry | None, options: CompareOptions) -> str | None:
     """Why `source` must be copied over `dest`, or None when it is up to date."""
     if dest is None:
-        return "new"
+        return NEW
     if dest.is_dir:
         return "a folder stands at the destination"
     if source.size != dest.size:

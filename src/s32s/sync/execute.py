@@ -78,9 +78,9 @@ class ExecuteOptions:
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth another try: throttling, 5xx, timeouts, dropped connections."""
-    # botocore's timeouts carry `response = None` (from requests): only a dict is an answer
-    response = getattr(exc, "response", None)
-    code = str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+    from s32s.aws.clients import error_code
+
+    code = error_code(exc)
     if code in TRANSIENT_CODES:
         return True
     name = type(exc).__name__
@@ -119,7 +119,7 @@ def describe_failure(exc: BaseException) -> str:
 
     if isinstance(exc, UnsafeKeyError):
         return str(exc)
-    if isinstance(getattr(exc, "response", None), dict):
+    if getattr(exc, "response", None):
         code = str(exc.response.get("Error", {}).get("Code", ""))  # type: ignore[attr-defined]
         if code in ("PreconditionFailed", "412"):
             return "the object was replaced during the run; it will be copied on the next run"

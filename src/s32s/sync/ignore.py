@@ -36,3 +36,20 @@ class IgnoreRules:
 
     def matches(self, path: str) -> bool:
         return self._regex is not None and self._regex.fullmatch(path) is not None
+
+
+class SelectedRules(IgnoreRules):
+    """Ignore rules and include rules together: a path is skipped when an ignore rule
+    matches it or, when include rules are given, none of them does (restore's `--include`)."""
+
+    def __init__(self, ignore: Iterable[str] = (), include: Iterable[str] = ()) -> None:
+        super().__init__(ignore)
+        self.include = IgnoreRules(include)
+
+    def __bool__(self) -> bool:
+        return bool(self.rules) or bool(self.include)
+
+    def matches(self, path: str) -> bool:
+        if super().matches(path):
+            return True
+        return bool(self.include) and not self.include.matches(path)

@@ -59,7 +59,11 @@ def refusals(plan: Plan, guards: Safeguards, *, source_exists: bool) -> list[str
     return reasons
 
 
-def check_local_destination(folder: str) -> None:
+def check_local_destination(
+    folder: str,
+    role: str = "a slave folder",
+    hint: str = "Point the map's `slave` key at a dedicated folder.",
+) -> None:
     """Refuse `/`, a drive root or the home folder as a destination that may be mirrored into."""
     normalized = folder.replace("\\", "/").rstrip("/") or "/"
     home = str(Path.home()).replace("\\", "/").rstrip("/")
@@ -74,6 +78,6 @@ def check_local_destination(folder: str) -> None:
     )
     if dangerous:
         raise SafeguardRefused(
-            f"Refusing to use {folder} as a slave folder: it is the root, a drive root or your home folder.",
-            "Point the map's `slave` key at a dedicated folder.",
+            f"Refusing to use {folder} as {role}: it is the root, a drive root or your home folder.",
+            hint,
         )

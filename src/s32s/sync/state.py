@@ -67,6 +67,14 @@ class MetadataCache:
             return True, (None if item[2] == NO_MTIME else item[2])
         return False, None
 
+    def recorded(self, key: str) -> tuple[str, int, int | None] | None:
+        """(etag, size, mtime_ns) last recorded for `key`, or None."""
+        with self._lock:
+            item = self._items.get(key)
+        if item is None:
+            return None
+        return item[0], item[1], None if item[2] == NO_MTIME else item[2]
+
     def record(self, key: str, etag: str | None, size: int, mtime_ns: int | None) -> None:
         """Remember the metadata of an object just read or written (None: it has no mtime)."""
         with self._lock:

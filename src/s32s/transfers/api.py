@@ -5,9 +5,16 @@ pure-Python, thread-pooled, production HTTP/1.1 server (the one inside
 CherryPy) that runs the same on Windows and Linux and terminates TLS itself
 (see docs/logs-api.md for the choice).
 
-Every request needs the token of `$S32S_API_TOKEN`, sent as
+Every request for data needs the token of `$S32S_API_TOKEN`, sent as
 `Authorization: Bearer <token>` or, as `api_service.py` clients do, as the
 bare token. It is compared in constant time and never logged.
+
+The transfers dashboard is served here too: a browser asking for `/` (it
+accepts text/html) gets the page, and the page's script and style sheet are
+served from `/dashboard.js` and `/dashboard.css`. These three hold no data and
+need no token; the page asks for the token once, keeps it in the tab's
+sessionStorage and sends it with every request for `/summary`. Nothing is
+loaded from elsewhere, so the dashboard works on an isolated network.
 """
 
 from __future__ import annotations
@@ -19,15 +26,25 @@ import logging
 import signal
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from s32s import __version__
 from s32s.errors import AwsError, ConfigError, S32SError, SafeguardRefused
-from s32s.transfers.log import LATEST, LogNotFound, LogStore, parse_epoch
+from s32s.transfers.log import (
+    COMPLETED,
+    FAILED,
+    LATEST,
+    LogNotFound,
+    LogStore,
+    StoredLog,
+    parse_epoch,
+)
 
 if TYPE_CHECKING:
     from cheroot.wsgi import Server
@@ -71,7 +88,29 @@ ROUTES = (
         ("retrieve_objects_moved",),
     ),
     Route("/log/latest", "The most recent transfer log.", ("retrieve_objects_moved",)),
+    Route(
+        "/summary",
+        "The runs, newest first, as the dashboard lists them: status, start, duration, "
+        "objects, bytes, failures.",
+        ("start", "end"),
+    ),
+    Route(
+        "/summary/{epoch}",
+        "One run (or `latest`) with its throughput over time and its failed objects.",
+    ),
     Route("/openapi.json", "The OpenAPI 3 description of this API."),
+)
+
+#: The dashboard's files: path -> (file in s32s/transfers/static, content type).
+STATIC_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
+    "/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
+}
+#: Only this server's own script, style sheet and API: no inline code, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 _PARAMETER_DOCS = {
@@ -127,12 +166,41 @@ class LogsApi:
             raise ValueError("the API needs a token")
         self.store = store
         self._token = token
+        # Finished runs' logs do not change: the dashboard's refreshes read only running ones.
+        self._finished: dict[int, StoredLog] = {}
+        self._finished_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        static = self._static_file(environ)
+        if static is not None:
+            name, content_type = static
+            self._log_request(environ, 200)
+            return _respond_bytes(
+                start_response,
+                200,
+                _static_bytes(name),
+                content_type,
+                [("Content-Security-Policy", CONTENT_SECURITY_POLICY)],
+            )
         try:
             status, body = self.handle(environ)
         except ApiError as exc:
             status, body = exc.status, {"error": exc.message, "status": exc.status}
+        self._log_request(environ, status)
+        return self._respond(start_response, status, body)
+
+    @staticmethod
+    def _static_file(environ: dict[str, Any]) -> tuple[str, str] | None:
+        """The dashboard file this GET asks for: `/` only when the client wants HTML (a browser)."""
+        if environ.get("REQUEST_METHOD", "GET") != "GET":
+            return None
+        path = environ.get("PATH_INFO") or "/"
+        if path == "/" and "text/html" not in environ.get("HTTP_ACCEPT", ""):
+            return None  # API clients keep getting the list of routes
+        return STATIC_FILES.get(path)
+
+    @staticmethod
+    def _log_request(environ: dict[str, Any], status: int) -> None:
         logger.info(
             "%s %s %s%s %d",
             environ.get("REMOTE_ADDR", "-"),
@@ -141,7 +209,6 @@ class LogsApi:
             f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "",
             status,
         )  # the Authorization header is never logged
-        return self._respond(start_response, status, body)
 
     def handle(self, environ: dict[str, Any]) -> tuple[int, Any]:
         """(HTTP status, JSON document) for one request; raises `ApiError`."""
@@ -162,6 +229,10 @@ class LogsApi:
             return 200, self.logs(query)
         if path.startswith("/log/") and path.count("/") == 2:
             return 200, self.log(path[len("/log/") :], query)
+        if path == "/summary":
+            return 200, self.summary(query)
+        if path.startswith("/summary/") and path.count("/") == 2:
+            return 200, self.run_detail(path[len("/summary/") :], query)
         raise ApiError(404, f"There is no route {path}. GET / lists the routes.")
 
     # routes -----------------------------------------------------------------
@@ -201,6 +272,32 @@ class LogsApi:
         stored = self._store_call(lambda: self.store.load(which))
         return stored.document(include_objects=include)
 
+    def summary(self, query: dict[str, str]) -> dict[str, Any]:
+        from s32s.transfers.dashboard import summary
+
+        self._allow(query, ("start", "end"))
+        start = _epoch_parameter(query["start"], "start") if "start" in query else None
+        end = _epoch_parameter(query["end"], "end") if "end" in query else None
+        listing = self._store_call(lambda: self.store.list(start, end, known=self._known))
+        with self._finished_lock:
+            for stored in listing:
+                if stored.data.get("status") in (COMPLETED, FAILED):
+                    self._finished[stored.epoch] = stored
+        return summary(listing, time.time())
+
+    def _known(self, epoch: int) -> StoredLog | None:
+        with self._finished_lock:
+            return self._finished.get(epoch)
+
+    def run_detail(self, which: str, query: dict[str, str]) -> dict[str, Any]:
+        from s32s.transfers.dashboard import run_detail
+
+        self._allow(query, ())
+        if which.lower() != LATEST:
+            which = str(_epoch_parameter(which, "epoch"))
+        stored = self._store_call(lambda: self.store.load(which))
+        return run_detail(stored, time.time())
+
     # helpers ----------------------------------------------------------------
     @staticmethod
     def _query(text: str) -> dict[str, str]:
@@ -234,16 +331,32 @@ class LogsApi:
     @staticmethod
     def _respond(start_response: StartResponse, status: int, body: Any) -> list[bytes]:
         payload = (json.dumps(body, indent=2) + "\n").encode("utf-8")
-        headers = [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(payload))),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-        ]
-        if status == 401:
-            headers.append(("WWW-Authenticate", 'Bearer realm="s32s"'))
-        start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
-        return [payload]
+        extra = [("WWW-Authenticate", 'Bearer realm="s32s"')] if status == 401 else []
+        return _respond_bytes(start_response, status, payload, "application/json", extra)
+
+
+def _respond_bytes(
+    start_response: StartResponse,
+    status: int,
+    payload: bytes,
+    content_type: str,
+    extra_headers: list[tuple[str, str]],
+) -> list[bytes]:
+    headers = [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(payload))),
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        *extra_headers,
+    ]
+    start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
+    return [payload]
+
+
+def _static_bytes(name: str) -> bytes:
+    """A dashboard file shipped inside the package (s32s/transfers/static)."""
+    return resources.files("s32s.transfers").joinpath("static", name).read_bytes()
 
 
 def openapi_document() -> dict[str, Any]:
@@ -271,7 +384,7 @@ def openapi_document() -> dict[str, Any]:
             }
             for name in route.parameters
         ]
-        if route.path == "/log/{epoch}":
+        if route.path in ("/log/{epoch}", "/summary/{epoch}"):
             parameters.insert(
                 0,
                 {
@@ -284,7 +397,7 @@ def openapi_document() -> dict[str, Any]:
             )
         responses: dict[str, Any] = {"200": {"description": "OK, a JSON document."}}
         responses.update(responses_common)
-        if route.path.startswith("/log/"):
+        if route.path.startswith(("/log/", "/summary/")):
             responses["404"] = {
                 "description": "No such log.",
                 "content": {"application/json": {"schema": error}},

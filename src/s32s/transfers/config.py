@@ -111,7 +111,7 @@ class Side:
             max_attempts=3 if len(self.endpoint_urls) > 1 else base.max_attempts,
             connect_timeout=5.0 if len(self.endpoint_urls) > 1 else base.connect_timeout,
         )
-        return ClientFactory(options.with_pool(pool_size(workers) + 4))
+        return ClientFactory(options.for_workers(workers))
 
 
 @dataclass(frozen=True)

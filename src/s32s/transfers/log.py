@@ -631,12 +631,26 @@ class LogStore:
             and (end is None or epoch <= end)
         )
 
-    def list(self, start: int | None = None, end: int | None = None) -> LogListing:
-        """Every log in the range; unreadable files are reported in `problems`, not raised."""
+    def list(
+        self,
+        start: int | None = None,
+        end: int | None = None,
+        *,
+        known: Callable[[int], StoredLog | None] | None = None,
+    ) -> LogListing:
+        """Every log in the range; unreadable files are reported in `problems`, not raised.
+
+        One listing of the source, then one read per log, except for the logs
+        `known(epoch)` already holds (a caller's cache of finished runs).
+        """
         listing = LogListing()
         for epoch in self.epochs(start, end):
+            cached = known(epoch) if known is not None else None
+            if cached is not None:
+                listing.logs.append(cached)
+                continue
             try:
-                listing.logs.append(self.load(epoch))
+                listing.logs.append(self._read(epoch))
             except LogNotFound:
                 continue  # deleted between listing and reading
             except ConfigError as exc:
@@ -645,7 +659,9 @@ class LogStore:
 
     def load(self, which: int | str) -> StoredLog:
         """The log of one start epoch, or the newest for `latest`."""
-        epoch = self._resolve(which)
+        return self._read(self._resolve(which))
+
+    def _read(self, epoch: int) -> StoredLog:
         name = log_file_name(epoch)
         location = f"{self.description.rstrip('/')}/{name}"
         raw = self.source.read(name)
