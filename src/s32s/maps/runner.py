@@ -55,7 +55,11 @@ class RunOptions:
 
 class StoreFactory:
     """Makes stores that share one S3 client, one pool for multipart parts and,
-    when the run has a bandwidth limit, one limiter."""
+    when the run has a bandwidth limit, one limiter.
+
+    `settings` are the S3 stores' object settings unless `s3` is given others
+    (a path map's own keys).
+    """
 
     def __init__(
         self,
@@ -64,14 +68,16 @@ class StoreFactory:
         *,
         pause_after_rmdir: float = 0.0,
         bwlimit: RateSchedule | None = None,
+        settings: ObjectSettings = DEFAULT_SETTINGS,
     ) -> None:
         check_part_settings()
         self.client_factory = client_factory
         self.pause_after_rmdir = pause_after_rmdir
         self.part_pool = part_pool(workers)
         self.limiter = make_limiter(bwlimit)
+        self.settings = settings
 
-    def s3(self, url: S3Url, settings: ObjectSettings = DEFAULT_SETTINGS) -> S3Store:
+    def s3(self, url: S3Url, settings: ObjectSettings | None = None) -> S3Store:
         endpoint = self.client_factory.endpoint_url
         cache = MetadataCache.for_location(endpoint, url.bucket, url.prefix)
         return S3Store(
@@ -81,7 +87,7 @@ class StoreFactory:
             part_pool=self.part_pool,
             endpoint=endpoint,
             uploads=UploadJournal.for_endpoint(endpoint),
-            settings=settings,
+            settings=self.settings if settings is None else settings,
         )
 
     def local(self, folder: str | Path, backup_dir: Path | None = None) -> LocalStore:
