@@ -359,3 +359,39 @@ def test_a_create_holding_the_lock_on_this_machine_refuses_another(
         assert warnings == []  # moto refuses a second conditional PUT: no warning
     else:
         assert "conditional writes" in warnings[0]
+
+
+def test_snapshots_take_the_object_options_and_archived_files_are_restored_first(
+    cli, s3_server, s3, source, tmp_path
+) -> None:
+    made = create(cli, s3_server, source, "--storage-class", "glacier")
+    assert made.exit_code == 0, made.output
+    snapshot = made.json["snapshot"]
+    head = s3.head_object(Bucket=BUCKET, Key=f"backups/{snapshot}/f0.txt")
+    assert head["ContentType"] == "text/plain"
+    target = tmp_path / "restored"
+
+    def restore(*extra: str) -> Any:
+        return run(
+            cli, s3_server, "--json", "backup", "restore", LOCATION, "latest", str(target), *extra
+        )
+
+    if s3_server.name != "moto":  # rclone's server keeps no storage class: nothing is archived
+        assert restore().exit_code == 0 and (target / "f0.txt").read_text() == "file 0"
+        return
+    assert head["StorageClass"] == "GLACIER"
+    first = restore("--restore-archived", "2")
+    assert first.exit_code == 1
+    archived = {item["path"]: item["reason"] for item in first.json["maps"][0]["archived"]}
+    assert set(archived) == {"f0.txt", "f1.txt", "f2.txt", "f3.txt", "f4.txt", "sub/deep.txt"}
+    assert all("restore requested for 2 days" in reason for reason in archived.values())
+    assert not (target / "f0.txt").exists()
+    again = restore()  # moto restores at once
+    assert again.exit_code == 0, again.output
+    assert (target / "sub" / "deep.txt").read_text() == "deep"
+
+
+def test_backup_create_refuses_skip_archived(cli, s3_server, s3, source) -> None:
+    result = create(cli, s3_server, source, "--skip-archived")
+    assert result.exit_code == 2 and "a snapshot holds every file" in result.output
+    assert keys(s3) == []

@@ -190,3 +190,42 @@ def test_batch_wait_reads_the_report_and_exits_like_a_transfer(
     assert [entry["engine"] for entry in log["objects_moved"]] == ["batch"]
     manifest = aws.get_object(Bucket="log-bkt", Key=f"{prefix}/manifest.csv")["Body"].read()
     assert manifest.decode() == text
+
+
+def test_batch_job_writes_the_storage_class_and_keeps_content_types(
+    cli, aws, tmp_path: Path
+) -> None:
+    config = aws_config(tmp_path / "t.yaml")
+    result = cli(
+        "--json",
+        "transfer",
+        "run",
+        str(config),
+        "--engine",
+        "batch",
+        "--dry-run",
+        "--storage-class",
+        "standard_ia",
+    )
+    assert result.exit_code == 0, result.output
+    copy = result.json["job_request"]["Operation"]["S3PutObjectCopy"]
+    assert copy["StorageClass"] == "STANDARD_IA"
+    assert copy["MetadataDirective"] == "COPY"  # the source's Content-Type and mtime come along
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [(["--sse", "aws:kms"], "server-side encryption"), (["--sse-c-key-file", "KEY"], "SSE-C")],
+)
+def test_batch_refuses_encryption_it_cannot_give_a_job(
+    cli, aws, tmp_path: Path, options: list[str], reason: str
+) -> None:
+    key = tmp_path / "key.bin"
+    key.write_bytes(bytes(32))
+    key.chmod(0o600)
+    config = aws_config(tmp_path / "t.yaml")
+    arguments = [str(key) if option == "KEY" else option for option in options]
+    result = cli("transfer", "run", str(config), "--engine", "batch", *arguments)
+    assert result.exit_code == 2
+    assert reason in result.stderr and "local engine" in result.stderr
+    assert aws.list_objects_v2(Bucket="log-bkt").get("KeyCount", 0) == 0

@@ -34,6 +34,7 @@ def test_example_maps_in_repository_load() -> None:
     configs, site = mapset.maps
     assert configs.is_file_list and configs.files == ("app.conf", "certs/ca.pem", "cron/jobs.txt")
     assert configs.master == "C:/inetpub/configs"
+    assert configs.settings.sse == "AES256" and site.settings.sse is None
     assert not site.is_file_list and site.ignore_rules.matches("cache/x/y.html")
     assert site.s3 == S3Url("my-bucket", "spam/site")
     assert mapset.warnings == []

@@ -154,3 +154,34 @@ def test_needs_an_s3_destination(tmp_path: Path) -> None:
     job = SyncJob("x", LocalStore(tmp_path), LocalStore(tmp_path / "other"))
     with pytest.raises(ConfigError, match="S3 destination"):
         SnowballBatching().job(job)
+
+
+def test_archives_are_written_with_the_object_settings_and_paced(
+    tmp_path: Path, mock_s3: Any
+) -> None:
+    from s32s.sync.execute import ExecuteOptions
+    from s32s.sync.objectsettings import ObjectSettings
+
+    class Counting:
+        taken = 0
+
+        def take(self, byte_count: int) -> None:
+            Counting.taken += max(byte_count, 0)
+
+    mock_s3.create_bucket(Bucket="snow-bkt")
+    make_tree(tmp_path, SMALL)
+    settings = ObjectSettings(storage_class="STANDARD_IA", sse="AES256")
+    dest = S3Store(S3Url("snow-bkt", "site"), mock_s3, settings=settings)
+    options = ExecuteOptions(workers=2, bandwidth=Counting())  # type: ignore[arg-type]
+    batching = SnowballBatching()
+    job = SyncJob("snow", LocalStore(tmp_path), dest, execute_options=options)
+    report = batching.run(prepare(batching.job(job)))
+    assert report.copied == len(SMALL) and not report.failed
+    (tar,) = batching.by_archive()
+    head = mock_s3.head_object(Bucket="snow-bkt", Key=tar)
+    assert head["ContentType"] == "application/x-tar"
+    assert head["StorageClass"] == "STANDARD_IA" and head["ServerSideEncryption"] == "AES256"
+    assert head["Metadata"] == {"snowball-auto-extract": "true"}
+    index = mock_s3.head_object(Bucket="snow-bkt", Key=tar[:-4] + ".json")
+    assert index["ContentType"] == "application/json" and index["StorageClass"] == "STANDARD_IA"
+    assert Counting.taken >= head["ContentLength"]  # the archive's bytes waited for the limiter

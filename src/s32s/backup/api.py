@@ -8,6 +8,12 @@ Each call makes its own clients from `profile`, `region` and `endpoint_url`
 (or the environment, as the AWS CLI does) and returns the report the CLI
 renders. Nothing is ever asked: a restore that would delete, or a prune that
 would remove, is refused unless `yes=True`, exactly as without a terminal.
+
+`backup_create` and `backup_restore` take the object options of the other
+commands that move data: `settings` (an `ObjectSettings`: storage class,
+encryption, SSE-C key, Content-Type guessing), `bwlimit` (`"10M"`, or a
+timetable such as `"08:00,2M 19:00,off"`) and `restore_archived_days`
+(`skip_archived` on restore).
 """
 
 from __future__ import annotations
@@ -26,17 +32,33 @@ if TYPE_CHECKING:
     from s32s.backup.verify import CheckReport
     from s32s.sync.check import Comparison
     from s32s.sync.events import Report, Reporter
+    from s32s.sync.objectsettings import ObjectSettings
 
 
 @contextmanager
 def _stores(
-    workers: int | None, profile: str | None, region: str | None, endpoint_url: str | None
+    workers: int | None,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    settings: ObjectSettings | None = None,
+    bwlimit: str | None = None,
 ) -> Iterator[StoreFactory]:
     from s32s.aws.clients import AwsOptions, ClientFactory, aws_errors
+    from s32s.sync.bwlimit import parse_bwlimit
+    from s32s.sync.objectsettings import DEFAULT_SETTINGS
 
     options = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
     factory = ClientFactory(options.for_workers(workers))
-    with StoreFactory(factory, workers) as stores, aws_errors(endpoint=factory.endpoint_url):
+    with (
+        StoreFactory(
+            factory,
+            workers,
+            bwlimit=parse_bwlimit(bwlimit) if bwlimit else None,
+            settings=settings or DEFAULT_SETTINGS,
+        ) as stores,
+        aws_errors(endpoint=factory.endpoint_url),
+    ):
         yield stores
 
 
@@ -53,12 +75,17 @@ def backup_create(
     profile: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
+    settings: ObjectSettings | None = None,
+    bwlimit: str | None = None,
+    restore_archived_days: int | None = None,
 ) -> BackupReport:
     """A new snapshot of `source` (a folder or s3://…) in `location`; see `backup.create`."""
     from s32s.backup.create import CreateOptions, create_backup
 
-    options = CreateOptions(tuple(ignore), checksum, workers, dry_run, break_lock)
-    with _stores(workers, profile, region, endpoint_url) as stores:
+    options = CreateOptions(
+        tuple(ignore), checksum, workers, dry_run, break_lock, restore_archived_days
+    )
+    with _stores(workers, profile, region, endpoint_url, settings, bwlimit) as stores:
         return create_backup(source, location, stores, options, reporter=reporter)
 
 
@@ -92,12 +119,26 @@ def backup_restore(
     profile: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
+    settings: ObjectSettings | None = None,
+    bwlimit: str | None = None,
+    skip_archived: bool = False,
+    restore_archived_days: int | None = None,
 ) -> Report:
     """Restore `snapshot` (a name or `latest`) into `destination`, as a pull would."""
     from s32s.backup.restore import RestoreOptions, restore_backup
 
-    options = RestoreOptions(tuple(include), delete, dry_run, checksum, workers, max_delete, yes)
-    with _stores(workers, profile, region, endpoint_url) as stores:
+    options = RestoreOptions(
+        tuple(include),
+        delete,
+        dry_run,
+        checksum,
+        workers,
+        max_delete,
+        yes,
+        skip_archived,
+        restore_archived_days,
+    )
+    with _stores(workers, profile, region, endpoint_url, settings, bwlimit) as stores:
         return restore_backup(location, snapshot, destination, stores, options, reporter=reporter)
 
 

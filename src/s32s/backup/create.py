@@ -47,6 +47,7 @@ class CreateOptions:
     workers: int | None = None  # None: concurrency adapts to the link
     dry_run: bool = False
     break_lock: bool = False
+    restore_archived_days: int | None = None  # an S3 source's archived objects: ask S3 to restore
 
 
 @dataclass
@@ -148,6 +149,7 @@ def _snapshot_store(stores: StoreFactory, location: BackupLocation, name: str) -
         cache=MetadataCache(None),
         part_pool=stores.part_pool,
         endpoint=location.endpoint,
+        settings=stores.settings,
     )
 
 
@@ -229,7 +231,11 @@ def _create(
     reporter.planned(f"backup {name}", plan.combined())
     snapshot = _snapshot_store(stores, location, name)
     stop = stop or threading.Event()
-    execute = ExecuteOptions(workers=options.workers)
+    execute = ExecuteOptions(
+        workers=options.workers,
+        bandwidth=stores.limiter,
+        restore_archived_days=options.restore_archived_days,
+    )
     if base is not None and plan.reuse:
         base_store = _snapshot_store(stores, location, base.name)
         reused = Plan(copies=[Action(Kind.COPY, e.key, e.size, "unchanged", e) for e in plan.reuse])
@@ -244,6 +250,7 @@ def _create(
         )
         report.copied, report.bytes_copied = result.copied, result.bytes_copied
         report.failed.update(result.failed)
+        report.failed.update(result.archived)  # a snapshot must hold every file
     if not stop.is_set():
         server_side = isinstance(source, S3Store)
         result = run_plan(
@@ -257,6 +264,7 @@ def _create(
         )
         report.uploaded, report.bytes_uploaded = result.copied, result.bytes_copied
         report.failed.update(result.failed)
+        report.failed.update(result.archived)  # a snapshot must hold every file
     if not report.failed and not stop.is_set():
         _finish(location, snapshot, plan, report, started)
     report.seconds = time.monotonic() - started_monotonic

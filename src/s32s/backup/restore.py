@@ -43,6 +43,8 @@ class RestoreOptions:
     workers: int | None = None
     max_delete: int | None = None
     yes: bool = False  # deletions need it without someone to confirm them
+    skip_archived: bool = False  # archived snapshot files alone do not make the run partial
+    restore_archived_days: int | None = None  # ask S3 to restore archived snapshot files
 
 
 @dataclass
@@ -120,7 +122,11 @@ def restore_job(
     )
     guards = Safeguards(allow_empty_source=not options.delete, max_delete=options.max_delete)
     execute_options = ExecuteOptions(
-        workers=options.workers, server_side_copy=isinstance(dest, S3Store)
+        workers=options.workers,
+        server_side_copy=isinstance(dest, S3Store),
+        bandwidth=stores.limiter,
+        skip_archived=options.skip_archived,
+        restore_archived_days=options.restore_archived_days,
     )
     job = SyncJob(f"restore {chosen.name}", source, dest, plan, guards, execute_options)
     return RestoreJob(job, chosen, missing, warnings)

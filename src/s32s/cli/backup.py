@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from s32s.cli.app import App, ignore_option, pass_app
+from s32s.cli.objectoptions import ObjectOptions, object_options, parse_object_options
 
 if TYPE_CHECKING:
     from s32s.backup.prune import PrunePlan
@@ -28,10 +29,14 @@ break_lock_option = click.option(
 )
 
 
-def _stores(app: App, workers: int) -> Any:
+def _stores(app: App, workers: int, objects: ObjectOptions | None = None) -> Any:
     from s32s.maps.runner import StoreFactory
 
-    return StoreFactory(app.client_factory(workers), workers)
+    if objects is None:
+        return StoreFactory(app.client_factory(workers), workers)
+    return StoreFactory(
+        app.client_factory(workers), workers, bwlimit=objects.bwlimit, settings=objects.settings
+    )
 
 
 def _done(code: int) -> None:
@@ -54,6 +59,7 @@ def backup_group() -> None:
 @workers_option
 @dry_run_option
 @break_lock_option
+@object_options
 @pass_app
 def create_command(
     app: App,
@@ -64,20 +70,31 @@ def create_command(
     workers: int,
     dry_run: bool,
     break_lock: bool,
+    **kwargs: Any,
 ) -> None:
     """Snapshot SOURCE (a folder or s3://…) into LOCATION (s3://bucket/prefix).
 
     The snapshot is a folder named by its UTC start time. Files unchanged
     since the newest complete snapshot are copied server-side from it; only
     new and changed files are uploaded. Its manifest is written last: a
-    snapshot without one is unfinished.
+    snapshot without one is unfinished. The object options say how the
+    snapshot's objects are written; an archived source object fails the
+    snapshot (--skip-archived does not apply: a snapshot holds every file).
     """
     from s32s.backup.create import CreateOptions, create_backup
     from s32s.cli.output import progress_reporter
 
-    options = CreateOptions(ignore_rules, checksum, workers, dry_run, break_lock)
+    objects = parse_object_options(kwargs, app.load_config(required=False))
+    if objects.skip_archived:
+        raise click.UsageError(
+            "--skip-archived does not apply to backup create: a snapshot holds every file. "
+            "Use --restore-archived DAYS, then create the snapshot once they are restored."
+        )
+    options = CreateOptions(
+        ignore_rules, checksum, workers, dry_run, break_lock, objects.restore_archived_days
+    )
     with (
-        _stores(app, workers) as stores,
+        _stores(app, workers, objects) as stores,
         progress_reporter(app, source, f"{location.rstrip('/')}/…") as reporter,
     ):
         report = create_backup(source, location, stores, options, reporter=reporter)
@@ -165,6 +182,7 @@ def list_command(app: App, location: str) -> None:
 )
 @workers_option
 @dry_run_option
+@object_options
 @pass_app
 def restore_command(
     app: App,
@@ -178,13 +196,15 @@ def restore_command(
     max_delete: str | None,
     workers: int,
     dry_run: bool,
+    **kwargs: Any,
 ) -> None:
     """Restore SNAPSHOT (or the newest complete one, `latest`) from LOCATION into DESTINATION.
 
     DESTINATION is a folder (created when missing) or s3://bucket/prefix.
     Files are written atomically with their original modification times;
     with --delete, files the snapshot lacks are deleted after a preview and a
-    confirmation, as a pull does.
+    confirmation, as a pull does. Snapshot files in an archive storage class
+    are reported 'archived, restore first' (see --restore-archived).
     """
     from s32s.backup.restore import RestoreOptions, restore_job
     from s32s.cli.sync import SyncSession
@@ -194,10 +214,21 @@ def restore_command(
         cap = Safeguards.parse_max_delete(max_delete)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--max-delete") from None
-    options = RestoreOptions(include_rules, delete, dry_run, checksum, workers, cap, yes)
     config = app.load_config(required=False)
+    objects = parse_object_options(kwargs, config)
+    options = RestoreOptions(
+        include_rules,
+        delete,
+        dry_run,
+        checksum,
+        workers,
+        cap,
+        yes,
+        objects.skip_archived,
+        objects.restore_archived_days,
+    )
     session = SyncSession(app, config, dry_run=dry_run, yes=yes)
-    with _stores(app, workers) as stores:
+    with _stores(app, workers, objects) as stores:
         restore = restore_job(location, snapshot, destination, stores, options)
         report = restore.account(session.run_job(restore.job))
     if not app.json_output:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 
 from s32s.cli.output import error_console, human_bytes, stdout_console, table
+from s32s.sync.archived import is_archived_reason
 from s32s.sync.events import NullReporter
 
 if TYPE_CHECKING:
@@ -32,8 +33,9 @@ class LineReporter(NullReporter):
         verb = "copy" if action.kind.value == "copy" else "delete"
         with self._lock:
             if error:
+                label = "skipped" if is_archived_reason(error) else "failed"
                 error_console().print(
-                    f"failed: {escape(action.key)}: {escape(error)}",
+                    f"{label}: {escape(action.key)}: {escape(error)}",
                     highlight=False,
                     soft_wrap=True,
                 )
@@ -76,8 +78,9 @@ class RichReporter:
 
     def finished(self, action: Action, error: str | None) -> None:
         if error:
+            label = "[yellow]skipped:[/]" if is_archived_reason(error) else "[red]failed:[/]"
             self.progress.console.print(
-                f"[red]failed:[/] {escape(action.key)}: {escape(error)}", highlight=False
+                f"{label} {escape(action.key)}: {escape(error)}", highlight=False
             )
         if action.kind.value == "copy":
             with self._lock:
@@ -162,6 +165,8 @@ def render_summary(reports: list[Report]) -> None:
             if report.refused
             else "failed"
             if report.failed
+            else "archived"
+            if report.archived
             else "dry run"
             if report.dry_run
             else "ok"
@@ -195,6 +200,14 @@ def render_problems(report: Report) -> None:
         )
     for key, reason in sorted(report.failed.items()):
         console.print(f"[red]failed:[/] {escape(key)}: {escape(reason)}", highlight=False)
+    for key, reason in sorted(report.archived.items()):
+        console.print(f"[yellow]not copied:[/] {escape(key)}: {escape(reason)}", highlight=False)
+    if report.archived and not report.skip_archived:
+        console.print(
+            f"{len(report.archived)} archived object(s) not copied: restore them "
+            "(--restore-archived DAYS), or pass --skip-archived to accept it.",
+            highlight=False,
+        )
     if report.deletes_skipped:
         console.print(
             f"[yellow]Nothing deleted:[/] {escape(report.deletes_skipped)}", highlight=False

@@ -12,11 +12,12 @@ import click
 
 from s32s.cli.app import App, ignore_option, pass_app
 from s32s.cli.check import check_options
+from s32s.cli.objectoptions import object_options, parse_object_options
 from s32s.errors import ExitCode, S32SError
 
 if TYPE_CHECKING:
     from s32s.maps.ini import Config
-    from s32s.maps.runner import RunOptions
+    from s32s.maps.runner import RunOptions, StoreFactory
     from s32s.sync.events import Report
     from s32s.sync.job import SyncJob
 
@@ -80,7 +81,7 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         function = option(function)
-    return function
+    return object_options(function)
 
 
 def build_run_options(
@@ -93,6 +94,7 @@ def build_run_options(
         max_delete = Safeguards.parse_max_delete(kwargs["max_delete"])
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--max-delete") from None
+    objects = parse_object_options(kwargs, config)
     return RunOptions(
         workers=kwargs["workers"],
         checksum=kwargs["checksum"],
@@ -103,6 +105,22 @@ def build_run_options(
         sleep_after_rmdir=config.time_sleep_after_rm,
         cleanup_uploads=kwargs.get("cleanup_uploads", False),
         notify=notify_targets(kwargs.get("notify", ()), config),
+        object_settings=objects.settings,
+        bwlimit=objects.bwlimit,
+        skip_archived=objects.skip_archived,
+        restore_archived_days=objects.restore_archived_days,
+    )
+
+
+def store_factory(app: App, options: RunOptions) -> StoreFactory:
+    """The stores of one run: one client, one part pool, one bandwidth limiter."""
+    from s32s.maps.runner import StoreFactory
+
+    return StoreFactory(
+        app.client_factory(options.workers),
+        options.workers,
+        pause_after_rmdir=options.sleep_after_rmdir,
+        bwlimit=options.bwlimit,
     )
 
 
@@ -225,7 +243,13 @@ class SyncSession:
             return execute(prepared, reporter, self.stop)
 
     def _show(self, report: Report) -> None:
-        problems = report.refused or report.failed or report.deletes_skipped or report.warnings
+        problems = (
+            report.refused
+            or report.failed
+            or report.archived
+            or report.deletes_skipped
+            or report.warnings
+        )
         if problems and not self.app.json_output:
             from s32s.cli.progress import render_problems
 
@@ -284,7 +308,7 @@ def run_selected_maps(
 ) -> SyncSession:
     """Run the named maps (all when none); the session holds their reports."""
     from s32s.cli.maps import load_mapset
-    from s32s.maps.runner import StoreFactory, check_no_shared_s3_paths, job_for_map
+    from s32s.maps.runner import check_no_shared_s3_paths, job_for_map
 
     config = app.load_config(required=maps is None)
     mapset = load_mapset(app, maps, mode)
@@ -299,9 +323,7 @@ def run_selected_maps(
         command="push" if mode == "master" else "pull",
         notify=options.notify,
     )
-    factory = app.client_factory(options.workers)
-    pause = options.sleep_after_rmdir
-    with StoreFactory(factory, options.workers, pause_after_rmdir=pause) as stores:
+    with store_factory(app, options) as stores:
         for pathmap in selected:
             session.run_job(job_for_map(pathmap, mode, stores, options))
     return session
@@ -502,16 +524,14 @@ def sync_command(
     also removes what the source no longer has. S3 → S3 on one endpoint copies
     server-side. Symbolic links are not followed.
     """
-    from s32s.maps.runner import StoreFactory, job_for_paths
+    from s32s.maps.runner import job_for_paths
 
     config = app.load_config(required=False)
     options = build_run_options(app, config, kwargs, backup_dir)
     session = SyncSession(
         app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"], notify=options.notify
     )
-    factory = app.client_factory(options.workers)
-    pause = options.sleep_after_rmdir
-    with StoreFactory(factory, options.workers, pause_after_rmdir=pause) as stores:
+    with store_factory(app, options) as stores:
         job = job_for_paths(
             source, destination, stores, options, delete=delete, ignore=ignore_rules
         )

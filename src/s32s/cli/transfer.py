@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING
 import click
 
 from s32s.cli.app import App, pass_app
+from s32s.cli.objectoptions import object_options, parse_object_options
 from s32s.cli.sync import notify_option, notify_targets
 
 if TYPE_CHECKING:
     from s32s.aws.clients import AwsOptions
     from s32s.sync.job import PreparedSync
     from s32s.transfers.batch import JobProgress
-    from s32s.transfers.batch_run import BatchOutcome
+    from s32s.transfers.batch_run import BatchOptions, BatchOutcome
     from s32s.transfers.config import TransferConfig
 
 
@@ -73,6 +74,7 @@ def transfer_group() -> None:
     help="dst region snow: send files of 1 MB or less in tar archives the import unpacks "
     "(snowball-auto-extract).",
 )
+@object_options
 @notify_option
 @pass_app
 def run_command(
@@ -86,6 +88,7 @@ def run_command(
     inventory: str | None,
     snowball_batch: bool,
     notify: tuple[str, ...],
+    **kwargs: object,
 ) -> None:
     """Copy what is missing or different from src to dst as CONFIG.yaml describes.
 
@@ -94,7 +97,8 @@ def run_command(
     each one streams from a GET into a (multipart) PUT. Several endpoint_urls
     are used round-robin; one that fails is rested and its objects go to the
     others. The log dt_data_<start epoch>.json is rewritten during the run and
-    at the end. A re-run resumes where an interrupted one stopped.
+    at the end. A re-run resumes where an interrupted one stopped. The
+    object options override what the config's dst (and src) say.
 
     --engine batch writes the plan as a Batch Operations manifest to the log
     bucket and creates one copy job (see docs/transfer.md for when to choose it).
@@ -103,6 +107,7 @@ def run_command(
     from s32s.cli.sync import SyncSession
     from s32s.maps.ini import Config
     from s32s.snowball.batch import SnowballBatching
+    from s32s.sync.bwlimit import make_limiter
     from s32s.sync.parts import part_pool
     from s32s.transfers.batch_run import note_inventory
     from s32s.transfers.config import (
@@ -117,6 +122,8 @@ def run_command(
 
     if engine != "batch" and (role_arn or wait):
         raise click.UsageError("--role-arn and --wait belong to --engine batch.")
+    ini = app.load_config(required=False)
+    objects = parse_object_options(kwargs, ini)
     config = load_transfer_config(config_path)
     for warning in config.warnings:
         app.warn(warning)
@@ -138,9 +145,18 @@ def run_command(
                 "--notify is for the local engine: a Batch Operations job reports through its "
                 "completion report (read with --wait)."
             )
-        _run_batch(app, config, base, workers, inventory, role_arn, wait, dry_run)
+        from s32s.transfers.batch_run import BatchOptions
+
+        batch = BatchOptions(
+            role_arn=role_arn,
+            wait=wait,
+            dry_run=dry_run,
+            settings=objects.settings,
+            endpoint_url=base.endpoint_url,
+        )
+        _run_batch(app, config, base, workers, inventory, batch)
         return
-    targets = notify_targets(notify, app.load_config(required=False))
+    targets = notify_targets(notify, ini)
     session = SyncSession(
         app,
         Config(skip_transfer_detail=False),
@@ -150,7 +166,17 @@ def run_command(
         notify=targets,
     )
     with part_pool(workers) as parts:
-        job = build_job(config, base, parts, workers, inventory=inventory)
+        job = build_job(
+            config,
+            base,
+            parts,
+            workers,
+            inventory=inventory,
+            settings=objects.settings,
+            bandwidth=make_limiter(objects.bwlimit),
+            skip_archived=objects.skip_archived,
+            restore_archived_days=objects.restore_archived_days,
+        )
         _show_inventory(app, job.source)
         batching = SnowballBatching() if snowball_batch else None
         runner = batching.run if batching else None
@@ -208,12 +234,10 @@ def _run_batch(
     base: AwsOptions,
     workers: int,
     inventory: str | None,
-    role_arn: str | None,
-    wait: bool,
-    dry_run: bool,
+    options: BatchOptions,
 ) -> None:
     """`--engine batch`: the library runs it; here it is shown."""
-    from s32s.transfers.batch_run import BatchOptions, batch_transfer
+    from s32s.transfers.batch_run import batch_transfer
 
     def planned(prepared: PreparedSync) -> None:
         _show_inventory(app, prepared.job.source)
@@ -224,9 +248,7 @@ def _run_batch(
         result = batch_transfer(
             config,
             base,
-            BatchOptions(
-                role_arn=role_arn, wait=wait, dry_run=dry_run, endpoint_url=base.endpoint_url
-            ),
+            options,
             workers=workers,
             inventory=inventory,
             on_planned=planned,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from s32s.errors import ConfigError
 from s32s.notify.targets import Target, parse_targets
+from s32s.sync.bwlimit import RateSchedule, parse_bwlimit
 
 CONFIG_ENV = "S32S_CONFIG"
 DEFAULT_CONFIG_NAME = "s32s.ini"
@@ -38,7 +39,7 @@ _MAIN_BOOLEANS: dict[str, tuple[str, bool]] = {
     "show_tranfer_detail": ("skip_transfer_detail", True),
 }
 _KNOWN = {
-    "MAIN": {*_MAIN_BOOLEANS, "time_sleep_after_rm", "notify"},
+    "MAIN": {*_MAIN_BOOLEANS, "time_sleep_after_rm", "bwlimit", "notify"},
     "MASTER": {"maps_s3_path"},
     "SLAVE": {"maps_s3_path"},
 }
@@ -54,6 +55,7 @@ class Config:
     skip_delete_alert: bool = False
     skip_transfer_detail: bool = False
     time_sleep_after_rm: float = 3.0
+    bwlimit: RateSchedule | None = None  # for every run that moves data, unless --bwlimit
     master_maps: str | None = None
     slave_maps: str | None = None
     custom_commands: dict[str, str] = field(default_factory=dict)
@@ -150,6 +152,8 @@ def load_config(path: Path) -> Config:
                 values[attribute] = _parse_bool(path, "MAIN", key, raw) != inverted
             elif key.lower() == "time_sleep_after_rm":
                 values["time_sleep_after_rm"] = _parse_seconds(path, key, raw)
+            elif key.lower() == "bwlimit" and raw.strip():
+                values["bwlimit"] = parse_bwlimit(raw, f"{path}: [MAIN] {key}")
             elif key.lower() == "notify":
                 values["notify"] = parse_targets(raw, where=f"{path}: [MAIN] {key}")
     for section, attribute in (("MASTER", "master_maps"), ("SLAVE", "slave_maps")):

@@ -1,7 +1,8 @@
 """Path maps: which local folder goes to which S3 prefix (DESIGN §2).
 
 A map file is a JSON list of objects with the keys `name`, `description`,
-`s3`, `master`, `slave`, `ignore` and `files`. A maps path is an S3 `.json`
+`s3`, `master`, `slave`, `ignore`, `files`, and how its objects are written:
+`storage_class`, `sse`, `sse_kms_key_id` (the command's flags override them). A maps path is an S3 `.json`
 object, an S3 prefix (every `.json` object below it), a local file or a local
 folder. Every problem names the file, the map (index and name) and the key;
 unknown keys only warn. Maps are validated whole before anything moves.
@@ -18,9 +19,11 @@ from typing import Any
 from s32s.errors import MapError
 from s32s.paths import S3Url, is_absolute_local_path, normalize_local_path, parse_s3_url
 from s32s.sync.ignore import IgnoreRules
+from s32s.sync.objectsettings import DEFAULT_SETTINGS, ObjectSettings, settings_from_keys
 
 MODES = ("master", "slave")
-_KNOWN_KEYS = {"name", "description", "s3", "master", "slave", "ignore", "files"}
+_SETTINGS_KEYS = ("storage_class", "sse", "sse_kms_key_id")
+_KNOWN_KEYS = {"name", "description", "s3", "master", "slave", "ignore", "files", *_SETTINGS_KEYS}
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class PathMap:
     files: tuple[str, ...] | None = None
     source: str = ""
     index: int = 0
+    settings: ObjectSettings = DEFAULT_SETTINGS
 
     def local_for(self, mode: str) -> str | None:
         return self.master if mode == "master" else self.slave
@@ -55,6 +59,10 @@ class PathMap:
         data["slave"] = self.slave
         data["ignore"] = list(self.ignore)
         data["files"] = list(self.files) if self.files is not None else None
+        for key in _SETTINGS_KEYS:
+            value = getattr(self.settings, key)
+            if value is not None:
+                data[key] = value
         data["source"] = self.source
         return data
 
@@ -166,6 +174,11 @@ def parse_map(
         raise MapError(f"{where}: key 'description' must be a string.")
     ignore = _string_list(raw["ignore"], where, "ignore") if raw.get("ignore") is not None else ()
     files = _relative_files(raw["files"], where) if raw.get("files") is not None else None
+    settings = (
+        settings_from_keys(raw, where)
+        if any(key in raw for key in _SETTINGS_KEYS)
+        else DEFAULT_SETTINGS
+    )
     pathmap = PathMap(
         name=name,
         s3=s3,
@@ -176,6 +189,7 @@ def parse_map(
         files=files,
         source=source,
         index=index,
+        settings=settings,
     )
     return pathmap, warnings
 

@@ -8,7 +8,7 @@ exist, master and slave maps sharing an S3 path on one machine).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +16,13 @@ from s32s.errors import ConfigError, SafeguardRefused
 from s32s.maps.pathmap import PathMap
 from s32s.notify.targets import Target
 from s32s.paths import S3Url, is_s3_url, parse_s3_url
+from s32s.sync.bwlimit import RateSchedule, make_limiter
 from s32s.sync.compare import CompareOptions
 from s32s.sync.execute import ExecuteOptions
 from s32s.sync.ignore import IgnoreRules
 from s32s.sync.job import SyncJob
 from s32s.sync.local import LocalStore
+from s32s.sync.objectsettings import DEFAULT_SETTINGS, ObjectSettings
 from s32s.sync.parts import UploadJournal, part_pool
 from s32s.sync.plan import PlanOptions
 from s32s.sync.s3 import S3Store, check_part_settings
@@ -44,20 +46,38 @@ class RunOptions:
     sleep_after_rmdir: float = 0.0
     cleanup_uploads: bool = False
     notify: tuple[Target, ...] = ()  # where each finished run is announced
+    # How objects are written and read (flags; a map's own keys fill what these leave unset).
+    object_settings: ObjectSettings = field(default=DEFAULT_SETTINGS)
+    bwlimit: RateSchedule | None = None
+    skip_archived: bool = False
+    restore_archived_days: int | None = None
 
 
 class StoreFactory:
-    """Makes stores that share one S3 client and one pool for multipart parts."""
+    """Makes stores that share one S3 client, one pool for multipart parts and,
+    when the run has a bandwidth limit, one limiter.
+
+    `settings` are the S3 stores' object settings unless `s3` is given others
+    (a path map's own keys).
+    """
 
     def __init__(
-        self, client_factory: Any, workers: int | None, *, pause_after_rmdir: float = 0.0
+        self,
+        client_factory: Any,
+        workers: int | None,
+        *,
+        pause_after_rmdir: float = 0.0,
+        bwlimit: RateSchedule | None = None,
+        settings: ObjectSettings = DEFAULT_SETTINGS,
     ) -> None:
         check_part_settings()
         self.client_factory = client_factory
         self.pause_after_rmdir = pause_after_rmdir
         self.part_pool = part_pool(workers)
+        self.limiter = make_limiter(bwlimit)
+        self.settings = settings
 
-    def s3(self, url: S3Url) -> S3Store:
+    def s3(self, url: S3Url, settings: ObjectSettings | None = None) -> S3Store:
         endpoint = self.client_factory.endpoint_url
         cache = MetadataCache.for_location(endpoint, url.bucket, url.prefix)
         return S3Store(
@@ -67,6 +87,7 @@ class StoreFactory:
             part_pool=self.part_pool,
             endpoint=endpoint,
             uploads=UploadJournal.for_endpoint(endpoint),
+            settings=self.settings if settings is None else settings,
         )
 
     def local(self, folder: str | Path, backup_dir: Path | None = None) -> LocalStore:
@@ -84,8 +105,23 @@ class StoreFactory:
         self.close()
 
 
+def execute_options(run: RunOptions, stores: StoreFactory) -> ExecuteOptions:
+    """The engine's execution options for a run's flags and shared resources."""
+    return ExecuteOptions(
+        workers=run.workers,
+        cleanup_uploads=run.cleanup_uploads,
+        bandwidth=stores.limiter,
+        skip_archived=run.skip_archived,
+        restore_archived_days=run.restore_archived_days,
+    )
+
+
 def _options(
-    pathmap_files: tuple[str, ...] | None, ignore: IgnoreRules, delete: bool, run: RunOptions
+    pathmap_files: tuple[str, ...] | None,
+    ignore: IgnoreRules,
+    delete: bool,
+    run: RunOptions,
+    stores: StoreFactory,
 ) -> tuple[PlanOptions, Safeguards, ExecuteOptions]:
     plan = PlanOptions(
         ignore=ignore,
@@ -95,8 +131,7 @@ def _options(
         compare=CompareOptions(checksum=run.checksum),
     )
     guards = Safeguards(allow_empty_source=run.allow_empty_source, max_delete=run.max_delete)
-    execute = ExecuteOptions(workers=run.workers, cleanup_uploads=run.cleanup_uploads)
-    return plan, guards, execute
+    return plan, guards, execute_options(run, stores)
 
 
 def job_for_map(pathmap: PathMap, mode: str, stores: StoreFactory, run: RunOptions) -> SyncJob:
@@ -106,7 +141,7 @@ def job_for_map(pathmap: PathMap, mode: str, stores: StoreFactory, run: RunOptio
         raise ConfigError(
             f"{pathmap.source}: map #{pathmap.index} {pathmap.name!r} has no {mode!r} folder."
         )
-    remote = stores.s3(pathmap.s3)
+    remote = stores.s3(pathmap.s3, pathmap.settings.overridden_by(run.object_settings))
     if mode == "master":
         local = stores.local(folder)
         source, dest = local, remote
@@ -119,7 +154,7 @@ def job_for_map(pathmap: PathMap, mode: str, stores: StoreFactory, run: RunOptio
             )
         local = stores.local(folder, backup_dir=run.backup_dir)
         source, dest = remote, local
-    plan, guards, execute = _options(pathmap.files, pathmap.ignore_rules, True, run)
+    plan, guards, execute = _options(pathmap.files, pathmap.ignore_rules, True, run, stores)
     return SyncJob(pathmap.name, source, dest, plan, guards, execute)
 
 
@@ -136,7 +171,7 @@ def job_for_paths(
 
     def make(text: str, is_dest: bool) -> LocalStore | S3Store:
         if is_s3_url(text):
-            return stores.s3(parse_s3_url(text))
+            return stores.s3(parse_s3_url(text), run.object_settings)
         folder = Path(text).expanduser().resolve()
         if is_dest and delete:
             check_local_destination(str(folder))
@@ -147,7 +182,7 @@ def job_for_paths(
         raise ConfigError(f"The source folder {source} does not exist.")
     if str(source) == str(dest):
         raise ConfigError("The source and the destination are the same place.")
-    plan, guards, execute = _options(None, IgnoreRules(ignore), delete, run)
+    plan, guards, execute = _options(None, IgnoreRules(ignore), delete, run, stores)
     # Both sides here use one client: S3 → S3 may copy server-side (the copier decides).
     execute = replace(execute, server_side_copy=True)
     return SyncJob("sync", source, dest, plan, guards, execute)

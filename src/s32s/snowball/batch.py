@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 from s32s.errors import ConfigError
+from s32s.sync.bwlimit import paced
 from s32s.sync.entries import Entry, format_mtime
 from s32s.sync.events import NullReporter, Report, Reporter
 from s32s.sync.plan import Action
@@ -171,14 +172,14 @@ def upload_archive(source: Any, dest: S3Store, archive: Archive, on_bytes: Any =
                 Key=dest.object_key(archive.tar_key),
                 Body=body,
                 ContentLength=size,
-                ContentType="application/x-tar",
                 Metadata=dict(AUTO_EXTRACT),
+                **dest.settings.write_args(archive.tar_key, "application/x-tar"),
             )
     dest.client.put_object(
         Bucket=dest.url.bucket,
         Key=dest.object_key(archive.index_key),
         Body=json.dumps(index, indent=1).encode("utf-8"),
-        ContentType="application/json",
+        **dest.settings.write_args(archive.index_key, "application/json"),
     )
 
 
@@ -257,7 +258,7 @@ def execute_batched(
         dest,
         archives,
         report,
-        reporter,
+        paced(reporter or NullReporter(), prepared.job.execute_options.bandwidth),
         workers=prepared.job.execute_options.workers,
         stop=stop,
     )
@@ -322,6 +323,7 @@ class BatchedStore(S3Store):
             cache=store.cache,
             part_pool=store.part_pool,
             endpoint=store.endpoint,
+            settings=store.settings,
         )
 
 

@@ -20,6 +20,7 @@ class Entry:
     whose metadata was read and holds no mtime has it True with `mtime_ns`
     None. `etag` is S3's ETag without quotes (or a local file's computed one
     in --checksum mode). `modified_ns` is S3's LastModified (upload time).
+    `storage_class` is S3's as listed (None on a disk, or when not listed).
     """
 
     key: str
@@ -29,6 +30,7 @@ class Entry:
     is_dir: bool = False
     modified_ns: int | None = None
     mtime_known: bool = True
+    storage_class: str | None = None
 
 
 def user_metadata(response: dict[str, Any]) -> dict[str, str]:

@@ -75,6 +75,9 @@ class Report:
     unchanged: int = 0
     ignored: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    # Archived source objects (Glacier classes) not copied: {key: what was done}.
+    archived: dict[str, str] = field(default_factory=dict)
+    skip_archived: bool = False  # archived objects alone leave the exit code at 0
     refused: list[str] = field(default_factory=list)
     deletes_skipped: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -88,7 +91,7 @@ class Report:
     def exit_code(self) -> ExitCode:
         if self.refused:
             return ExitCode.REFUSED
-        if self.failed:
+        if self.failed or (self.archived and not self.skip_archived):
             return ExitCode.PARTIAL_FAILURE
         return ExitCode.OK
 
@@ -109,6 +112,9 @@ class Report:
             "ignored": self.ignored,
             "failed": [
                 {"path": key, "reason": reason} for key, reason in sorted(self.failed.items())
+            ],
+            "archived": [
+                {"path": key, "reason": reason} for key, reason in sorted(self.archived.items())
             ],
             "refused": self.refused,
             "deletes_skipped": self.deletes_skipped,

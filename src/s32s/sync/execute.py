@@ -16,9 +16,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
+from s32s.sync.archived import ArchivedObject, archived_object, request_restore
+from s32s.sync.bwlimit import BandwidthLimiter, paced
 from s32s.sync.concurrency import ConcurrencyController, controller_for
 from s32s.sync.entries import Entry
 from s32s.sync.events import Report, Reporter
@@ -68,6 +70,10 @@ class ExecuteOptions:
     server_side_copy: bool = False  # S3 → S3 on one endpoint with the same credentials
     backoff_base: float = 0.2
     cleanup_uploads: bool = False  # drop unfinished uploads / partial downloads instead of resuming
+    # One limiter for the whole run, shared by every worker and part (None: no limit).
+    bandwidth: BandwidthLimiter | None = field(default=None, compare=False)
+    restore_archived_days: int | None = None  # ask S3 to restore archived sources
+    skip_archived: bool = False  # archived sources alone do not make the run partial
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -141,14 +147,18 @@ def pick_copier(
     Local → S3 uploads from the file (parts read from disk in parallel); S3 →
     S3 on one endpoint copies server-side when allowed; every other pair
     streams from the source's `open_read` into the destination's `write`.
+    Copies that move bytes through s32s announce them to a reporter paced by
+    the run's bandwidth limiter; server-side copies move none and are never
+    held back.
     """
-    if isinstance(source, LocalStore) and isinstance(dest, S3Store):
-        return functools.partial(_upload, source, dest, reporter, stop)
-    if isinstance(source, S3Store) and isinstance(dest, LocalStore):
-        return functools.partial(_download, source, dest, reporter, stop)
     if isinstance(source, S3Store) and isinstance(dest, S3Store) and options.server_side_copy:
         return functools.partial(_server_copy, source, dest, reporter)
-    return functools.partial(_stream_copy, source, dest, reporter, stop)
+    moving = paced(reporter, options.bandwidth)
+    if isinstance(source, LocalStore) and isinstance(dest, S3Store):
+        return functools.partial(_upload, source, dest, moving, stop)
+    if isinstance(source, S3Store) and isinstance(dest, LocalStore):
+        return functools.partial(_download, source, dest, moving, stop)
+    return functools.partial(_stream_copy, source, dest, moving, stop)
 
 
 def _upload(
@@ -225,7 +235,9 @@ def _stream_copy(
 
     try:
         body = cast(BinaryIO, _Watched(opened.body, stop))
-        dest.write(entry.key, body, entry.size, mtime_ns, advanced)
+        dest.write(
+            entry.key, body, entry.size, mtime_ns, advanced, content_type=opened.content_type
+        )
     except BaseException:
         reporter.advanced(-sent)  # a failed copy takes back the bytes it counted
         raise
@@ -267,22 +279,41 @@ class Executor:
                 delay = self.options.backoff_base * (2 ** (attempt - 1))
                 time.sleep(delay * (0.5 + random.random()))
 
-    def _run_one(self, action: Action) -> str | None:
+    def _run_one(self, action: Action) -> str | ArchivedObject | None:
         if self.stop.is_set():
             return "not started: the run was interrupted"
         self.reporter.started(action)
         started = time.monotonic()
+        outcome: str | ArchivedObject | None = None
         try:
             self._with_retries(action)
         except Interrupted:
-            error: str | None = "interrupted"
+            outcome = "interrupted"
         except Exception as exc:
-            error = describe_failure(exc)
-        else:
-            error = None
+            assert action.source is not None
+            archived = archived_object(exc, action.source)
+            outcome = (
+                describe_failure(exc) if archived is None else self._archived(action, archived)
+            )
         self.concurrency.completed(time.monotonic() - started, action.size)
-        self.reporter.finished(action, error)
-        return error
+        self.reporter.finished(
+            action, outcome.describe() if isinstance(outcome, ArchivedObject) else outcome
+        )
+        return outcome
+
+    def _archived(self, action: Action, archived: ArchivedObject) -> ArchivedObject:
+        """An archived source object: not copied; its restore requested when asked."""
+        days = self.options.restore_archived_days
+        if days is None or not isinstance(self.source, S3Store):
+            return archived
+        restore = request_restore(
+            self.source.client,
+            self.source.url.bucket,
+            self.source.object_key(action.key),
+            archived,
+            days,
+        )
+        return ArchivedObject(archived.storage_class, restore)
 
     def run(self, plan: Plan, report: Report) -> Report:
         started = time.monotonic()
@@ -329,7 +360,7 @@ class Executor:
         """
         if not plan.copies:
             return
-        finished: queue.SimpleQueue[Future[str | None]] = queue.SimpleQueue()
+        finished: queue.SimpleQueue[Future[str | ArchivedObject | None]] = queue.SimpleQueue()
         controller = self.concurrency
         with (
             ThreadPoolExecutor(
@@ -337,7 +368,7 @@ class Executor:
             ) as pool,
             self._watching_throttling(controller),
         ):
-            pending: dict[Future[str | None], Action] = {}
+            pending: dict[Future[str | ArchivedObject | None], Action] = {}
             actions = iter(plan.copies)
             try:
                 while True:
@@ -380,8 +411,10 @@ class Executor:
                 stop_watching()
 
     @staticmethod
-    def _tally(action: Action, error: str | None, report: Report) -> None:
-        if error:
+    def _tally(action: Action, error: str | ArchivedObject | None, report: Report) -> None:
+        if isinstance(error, ArchivedObject):
+            report.archived[action.key] = error.describe()
+        elif error:
             report.failed[action.key] = error
         else:
             report.copied += 1

@@ -53,6 +53,7 @@ class PreparedSync:
             warnings=list(self.warnings),
             would_copy=[action.key for action in self.plan.copies] if dry_run else [],
             would_delete=[action.key for action in self.plan.deletes] if dry_run else [],
+            skip_archived=self.job.execute_options.skip_archived,
         )
 
 
@@ -104,10 +105,12 @@ def _resolve(
         pairs = [(known, remote) for known, remote in pairs if not remote.mtime_known]
     if not pairs:
         return source, dest, 0
+    # With SSE-KMS or SSE-C an ETag is not the content's MD5: only a HEAD can tell.
+    md5_etags = remote_store.etags_are_content_md5
 
     def hash_known(pair: tuple[Entry, Entry]) -> Entry | None:
         known, remote = pair
-        if not remote.etag:
+        if not remote.etag or not md5_etags:
             return None
         try:
             etag = known_store.content_etag(known, remote.etag)

@@ -71,6 +71,7 @@ class LocalStore:
 
     lists_mtimes = True
     implicit_folders = False
+    etags_are_content_md5 = True  # the hashes s32s computes from the files
 
     def __init__(
         self,
@@ -155,8 +156,12 @@ class LocalStore:
         size: int,
         mtime_ns: int | None,
         on_bytes: ProgressCallback | None = None,
+        content_type: str | None = None,
     ) -> None:
-        """Copy `size` bytes from `body` into place atomically (see `atomic_writer`)."""
+        """Copy `size` bytes from `body` into place atomically (see `atomic_writer`).
+
+        A file has no Content-Type: `content_type` is ignored.
+        """
         received = 0
         with self.atomic_writer(key, mtime_ns) as handle:
             while chunk := body.read(CHUNK):

@@ -14,6 +14,8 @@ from typing import Any, BinaryIO
 
 from s32s.errors import ConfigError
 from s32s.paths import S3Url
+from s32s.sync.archived import ARCHIVED_ERROR_CODES
+from s32s.sync.bwlimit import count_unmoved
 from s32s.sync.entries import (
     MTIME_METADATA_KEY,
     Entry,
@@ -23,6 +25,7 @@ from s32s.sync.entries import (
     recorded_mtime,
 )
 from s32s.sync.local import FileChangedError
+from s32s.sync.objectsettings import DEFAULT_SETTINGS, STORAGE_CLASSES, ObjectSettings
 from s32s.sync.parts import (
     FileSlice,
     Interrupted,
@@ -61,6 +64,8 @@ MAX_SINGLE_COPY = 5 * 1024 * MiB
 DELETE_BATCH = 1000
 _UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": MiB, "MB": MiB, "MIB": MiB}
 _UNITS |= {"G": 1024 * MiB, "GB": 1024 * MiB, "GIB": 1024 * MiB}
+# One string per storage class for millions of listed entries, not one each.
+_SHARED_CLASS_NAMES = {name: name for name in STORAGE_CLASSES}
 
 # Parts read from a stream (S3 → S3 across endpoints) are held in memory until
 # sent; at most this many exist at once in the whole process.
@@ -161,9 +166,11 @@ class S3Store:
         part_pool: ThreadPoolExecutor | None = None,
         endpoint: str | None = None,
         uploads: UploadJournal | None = None,
+        settings: ObjectSettings = DEFAULT_SETTINGS,
     ) -> None:
         self.url = url
         self.client = client
+        self.settings = settings
         self.endpoint = endpoint or getattr(getattr(client, "meta", None), "endpoint_url", None)
         self.cache = cache if cache is not None else MetadataCache(None)
         self.part_pool = part_pool
@@ -174,6 +181,10 @@ class S3Store:
 
     def __str__(self) -> str:
         return str(self.url)
+
+    @property
+    def etags_are_content_md5(self) -> bool:
+        return self.settings.etags_are_content_md5
 
     @property
     def identity(self) -> str:
@@ -242,24 +253,41 @@ class S3Store:
             etag=etag,
             modified_ns=modified_ns,
             mtime_known=known,
+            storage_class=_SHARED_CLASS_NAMES.get(
+                item.get("StorageClass", ""), item.get("StorageClass")
+            ),
         )
 
     def head(self, entry: Entry) -> Entry:
         """The entry with its recorded mtime read from the object's metadata (one HEAD)."""
-        response = self.client.head_object(Bucket=self.url.bucket, Key=self.object_key(entry.key))
+        return self.head_with_type(entry)[0]
+
+    def head_with_type(self, entry: Entry) -> tuple[Entry, str | None]:
+        """`head`, and the object's Content-Type."""
+        response = self.client.head_object(
+            Bucket=self.url.bucket, Key=self.object_key(entry.key), **self.settings.sse_c_args()
+        )
         mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
         size = int(response.get("ContentLength", entry.size))
         self.cache.record(entry.key, etag, size, mtime_ns)
-        return Entry(
-            entry.key, size=size, mtime_ns=mtime_ns, etag=etag, modified_ns=entry.modified_ns
+        headed = Entry(
+            entry.key,
+            size=size,
+            mtime_ns=mtime_ns,
+            etag=etag,
+            modified_ns=entry.modified_ns,
+            storage_class=response.get("StorageClass", entry.storage_class),
         )
+        return headed, response.get("ContentType")
 
     # writing ---------------------------------------------------------------
     def _metadata(self, mtime_ns: int | None) -> dict[str, str]:
         return {MTIME_METADATA_KEY: format_mtime(mtime_ns)} if mtime_ns is not None else {}
 
-    def _put(self, key: str, body: Any, size: int, mtime_ns: int | None) -> dict[str, Any]:
+    def _put(
+        self, key: str, body: Any, size: int, mtime_ns: int | None, content_type: str | None = None
+    ) -> dict[str, Any]:
         return dict(
             self.client.put_object(
                 Bucket=self.url.bucket,
@@ -267,6 +295,7 @@ class S3Store:
                 Body=body,
                 ContentLength=size,
                 Metadata=self._metadata(mtime_ns),
+                **self.settings.write_args(key, content_type),
             )
         )
 
@@ -305,7 +334,7 @@ class S3Store:
         object_key = self.object_key(key)
         upload_id, done = self._reusable_parts(path, object_key, size, mtime_ns, chunk)
         if upload_id is None:
-            upload_id = self._create_upload(object_key, mtime_ns)
+            upload_id = self._create_upload(key, mtime_ns)
             if self.uploads is not None:
                 self.uploads.save(
                     UploadRecord(
@@ -322,7 +351,7 @@ class S3Store:
                 )
         reused = sum(part_span(number, chunk, size)[1] for number in done)
         if on_bytes and reused:
-            on_bytes(reused)
+            count_unmoved(on_bytes, reused)
 
         def open_part(number: int) -> FileSlice:
             return FileSlice(path, *part_span(number, chunk, size), on_bytes, stop)
@@ -378,8 +407,13 @@ class S3Store:
         return parts
 
     def _parts_match(self, path: str, size: int, chunk: int, listed: list[dict[str, Any]]) -> bool:
-        """True when each listed part has the size and the MD5 of the same bytes of the file."""
+        """True when each listed part has the size and the MD5 of the same bytes of the file.
+
+        With SSE-KMS or SSE-C a part's ETag is not its MD5: the sizes are
+        checked alone (the record already pinned the file's size and mtime).
+        """
         count = part_count(size, chunk)
+        md5_etags = self.settings.etags_are_content_md5
 
         def matches(part: dict[str, Any]) -> bool:
             number = int(part.get("PartNumber", 0))
@@ -388,16 +422,24 @@ class S3Store:
             start, length = part_span(number, chunk, size)
             if int(part.get("Size", -1)) != length:
                 return False
+            if not md5_etags:
+                return True
             return slice_md5(path, start, length) == str(part.get("ETag", "")).strip('"')
 
         if self.part_pool is None:
             return all(map(matches, listed))
         return all(self.part_pool.map(matches, listed))
 
-    def _create_upload(self, object_key: str, mtime_ns: int | None) -> str:
+    def _create_upload(
+        self, key: str, mtime_ns: int | None, content_type: str | None = None
+    ) -> str:
+        """Start a multipart upload of `key`; the settings go here (parts carry only SSE-C)."""
         return str(
             self.client.create_multipart_upload(
-                Bucket=self.url.bucket, Key=object_key, Metadata=self._metadata(mtime_ns)
+                Bucket=self.url.bucket,
+                Key=self.object_key(key),
+                Metadata=self._metadata(mtime_ns),
+                **self.settings.write_args(key, content_type),
             )["UploadId"]
         )
 
@@ -436,6 +478,7 @@ class S3Store:
                 MultipartUpload={
                     "Parts": [{"PartNumber": n, "ETag": parts[n]} for n in sorted(parts)]
                 },
+                **self.settings.sse_c_args(),
             )
         )
         if self.uploads is not None:
@@ -450,16 +493,20 @@ class S3Store:
         mtime_ns: int | None,
         on_bytes: ProgressCallback | None = None,
         part_size: int | None = None,
+        content_type: str | None = None,
     ) -> None:
         """Upload from a non-seekable stream (another endpoint's GET) with bounded memory.
 
         Objects up to one part are buffered and sent in one PUT; larger ones go
         multipart, so no more than one part per worker plus STREAM_BUDGET parts
-        are ever held in memory.
+        are ever held in memory. `content_type` is the source object's (None:
+        guessed from the key, unless the settings say not to).
         """
         part_size = part_size or preferred_part_size()
         if size <= part_size or self.part_pool is None:
-            response = self._put_whole(key, _read_exactly(reader, size), mtime_ns, on_bytes)
+            response = self._put_whole(
+                key, _read_exactly(reader, size), mtime_ns, on_bytes, content_type
+            )
         else:
             chunk = part_size_for(size, part_size)
 
@@ -475,14 +522,21 @@ class S3Store:
                     on_bytes(len(data))
                 return _BufferedPart(data)
 
-            response = self._multipart(key, size, chunk, mtime_ns, open_part)
+            response = self._multipart(
+                key, size, chunk, mtime_ns, open_part, content_type=content_type
+            )
         self._remember(key, response, size, mtime_ns)
 
     def _put_whole(
-        self, key: str, data: bytes, mtime_ns: int | None, on_bytes: ProgressCallback | None
+        self,
+        key: str,
+        data: bytes,
+        mtime_ns: int | None,
+        on_bytes: ProgressCallback | None,
+        content_type: str | None = None,
     ) -> dict[str, Any]:
         """One PUT of bytes already in memory, counted as sent once it succeeded."""
-        response = self._put(key, data, len(data), mtime_ns)
+        response = self._put(key, data, len(data), mtime_ns, content_type)
         if on_bytes:
             on_bytes(len(data))
         return response
@@ -500,10 +554,11 @@ class S3Store:
         mtime_ns: int | None,
         open_part: Callable[[int], Any],
         send_part: Callable[[str, str, int, Any], str] | None = None,
+        content_type: str | None = None,
     ) -> dict[str, Any]:
         """One multipart upload (from a stream or a server-side copy), aborted if anything fails."""
         object_key = self.object_key(key)
-        upload_id = self._create_upload(object_key, mtime_ns)
+        upload_id = self._create_upload(key, mtime_ns, content_type)
         numbers = list(range(1, part_count(size, chunk) + 1))
         try:
             return self._send_parts(
@@ -521,6 +576,7 @@ class S3Store:
                 UploadId=upload_id,
                 PartNumber=number,
                 Body=body,
+                **self.settings.sse_c_args(),
             )
         finally:
             if hasattr(body, "close"):
@@ -571,7 +627,9 @@ class S3Store:
         if self.cache.folder_markers is False:
             raise FolderMarkersUnsupported(self.url)
         marker = f"{self.object_key(key)}/"
-        self.client.put_object(Bucket=self.url.bucket, Key=marker, Body=b"")
+        self.client.put_object(
+            Bucket=self.url.bucket, Key=marker, Body=b"", **self.settings.marker_args()
+        )
         if self.cache.folder_markers:
             return
         listed = self.client.list_objects_v2(Bucket=self.url.bucket, Prefix=marker, MaxKeys=1)
@@ -593,8 +651,9 @@ class S3Store:
         size: int,
         mtime_ns: int | None,
         on_bytes: ProgressCallback | None = None,
+        content_type: str | None = None,
     ) -> None:
-        self.upload_stream(body, key, size, mtime_ns, on_bytes)
+        self.upload_stream(body, key, size, mtime_ns, on_bytes, content_type=content_type)
 
     # comparing -------------------------------------------------------------
     def content_etag(self, entry: Entry, like: str) -> str | None:
@@ -620,17 +679,25 @@ class S3Store:
                 Key=self.object_key(entry.key),
                 CopySource=copy_source,
                 MetadataDirective="COPY",
+                **self.settings.copy_args(source.settings),
             )
             etag = response.get("CopyObjectResult", {}).get("ETag", "").strip('"')
         else:
-            # Parts copy no metadata: read the source's recorded mtime to carry it over.
-            entry = entry if entry.mtime_known else source.head(entry)
-            etag = self._multipart_copy(copy_source, entry)
+            # Parts copy no metadata: read the source's mtime and Content-Type to carry them over.
+            headed, content_type = source.head_with_type(entry)
+            entry = entry if entry.mtime_known else headed
+            etag = self._multipart_copy(copy_source, entry, source.settings, content_type)
         if on_bytes:
             on_bytes(entry.size)
         self.cache.record(entry.key, etag, entry.size, entry.mtime_ns)
 
-    def _multipart_copy(self, copy_source: dict[str, str], entry: Entry) -> str:
+    def _multipart_copy(
+        self,
+        copy_source: dict[str, str],
+        entry: Entry,
+        source_settings: ObjectSettings,
+        content_type: str | None,
+    ) -> str:
         chunk = part_size_for(entry.size, 512 * MiB)
 
         def copy_part(object_key: str, upload_id: str, number: int, _: None) -> str:
@@ -643,24 +710,35 @@ class S3Store:
                 PartNumber=number,
                 CopySource=copy_source,
                 CopySourceRange=f"bytes={start}-{end}",
+                **self.settings.part_copy_args(source_settings),
             )
             return str(result["CopyPartResult"]["ETag"])
 
         response = self._multipart(
-            entry.key, entry.size, chunk, entry.mtime_ns, lambda number: None, copy_part
+            entry.key,
+            entry.size,
+            chunk,
+            entry.mtime_ns,
+            lambda number: None,
+            copy_part,
+            content_type=content_type or "",
         )
         return str(response.get("ETag", "")).strip('"')
 
     # reading ---------------------------------------------------------------
     def _get_arguments(self, key: str, etag: str | None) -> dict[str, Any]:
-        """The arguments of every GET of `key`: `IfMatch` pins the version listed."""
-        arguments: dict[str, Any] = {"Bucket": self.url.bucket, "Key": self.object_key(key)}
+        """The arguments of every GET of `key`: `IfMatch` pins the version listed; SSE-C's key."""
+        arguments: dict[str, Any] = {
+            "Bucket": self.url.bucket,
+            "Key": self.object_key(key),
+            **self.settings.sse_c_args(),
+        }
         if etag:
             arguments["IfMatch"] = f'"{etag}"'
         return arguments
 
     def open_read(self, entry: Entry) -> Opened:
-        """A streaming body, the recorded mtime, and the ETag of the object being read.
+        """A streaming body, the recorded mtime, the ETag and Content-Type of the object being read.
 
         `IfMatch` pins the version listed: an object replaced since the listing
         fails with PreconditionFailed instead of mixing two versions. The
@@ -670,7 +748,7 @@ class S3Store:
         mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
         self.cache.record(entry.key, etag, entry.size, mtime_ns)
-        return Opened(response["Body"], mtime_ns, etag)
+        return Opened(response["Body"], mtime_ns, etag, response.get("ContentType"))
 
     def reads_in_parts(self, entry: Entry) -> bool:
         """Whether `entry` is downloaded as parallel ranged GETs (large, with a listed ETag)."""
@@ -707,7 +785,7 @@ class S3Store:
                 on_bytes(byte_count)
 
         if on_bytes and counted[0]:
-            on_bytes(counted[0])
+            count_unmoved(on_bytes, counted[0])
 
         def fetch(number: int, _: None) -> int:
             start, length = part_span(number, chunk, entry.size)
@@ -738,6 +816,8 @@ class S3Store:
                 on_bytes(-counted[0])
             if _error_code(exc) in ("PreconditionFailed", "412"):
                 partial.discard()  # another version now: nothing kept is of use
+            elif _error_code(exc) in ARCHIVED_ERROR_CODES:
+                partial.discard()  # nothing came: the run reports it 'archived, restore first'
             raise
         assert partial.record is not None
         return partial.record.mtime_ns

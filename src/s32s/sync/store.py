@@ -25,6 +25,7 @@ class Opened:
     body: BinaryIO
     mtime_ns: int | None
     etag: str | None = None
+    content_type: str | None = None  # an S3 object's; carried to an S3 destination
 
 
 class Store(Protocol):
@@ -36,6 +37,9 @@ class Store(Protocol):
     implicit_folders: bool
     """True when a folder exists through the files below it (S3), so only empty
     folders need a marker of their own."""
+    etags_are_content_md5: bool
+    """True when listed ETags can be compared with a hash of the content (False
+    for S3 objects written with SSE-KMS or SSE-C)."""
     skipped: list[tuple[str, str]]
     """Entries the last listing passed over, with the reason (symbolic links, ...)."""
 
@@ -61,8 +65,12 @@ class Store(Protocol):
         size: int,
         mtime_ns: int | None,
         on_bytes: ProgressCallback | None = None,
+        content_type: str | None = None,
     ) -> None:
-        """Write `size` bytes read from `body` atomically: whole, or not at all."""
+        """Write `size` bytes read from `body` atomically: whole, or not at all.
+
+        `content_type` is the source's, for stores that keep one (S3).
+        """
         ...
 
     def delete_many(self, keys: list[str]) -> dict[str, str]:

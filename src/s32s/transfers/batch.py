@@ -68,6 +68,8 @@ class BatchSides:
     endpoints: tuple[str, ...] = ()  # endpoint_urls of any side: S3-compatible stores
     snow: bool = False
     sse_c: bool = False
+    sse: str | None = None  # --sse / dst sse: a job cannot be given it (see refusals)
+    storage_class: str | None = None  # the destination objects' class (the job's StorageClass)
     src_account: str | None = None
     dst_account: str | None = None
 
@@ -86,6 +88,11 @@ def refusals(sides: BatchSides, *, role_arn: str | None) -> list[str]:
     if sides.sse_c:
         reasons.append(
             "Batch Operations cannot copy objects encrypted with customer-provided keys (SSE-C)."
+        )
+    if sides.sse:
+        reasons.append(
+            f"s32s does not give a Batch Operations job server-side encryption ({sides.sse}): "
+            "set it as the destination bucket's default encryption, or drop --sse (dst sse)."
         )
     if (
         sides.src_account
@@ -234,8 +241,10 @@ def job_request(spec: JobSpec) -> dict[str, Any]:
     sides, where = spec.sides, spec.locations
     copy: dict[str, Any] = {
         "TargetResource": bucket_arn(sides.dst_bucket, spec.partition),
-        "MetadataDirective": "COPY",
+        "MetadataDirective": "COPY",  # Content-Type and the recorded mtime come along
     }
+    if sides.storage_class:
+        copy["StorageClass"] = sides.storage_class
     prefix = target_key_prefix(sides.src_prefix, sides.dst_prefix)
     if prefix:
         copy["TargetKeyPrefix"] = prefix

@@ -26,6 +26,7 @@ from typing import Any
 from s32s.errors import ConfigError
 from s32s.sync.events import Report, Reporter
 from s32s.sync.job import PreparedSync, execute
+from s32s.sync.objectsettings import DEFAULT_SETTINGS, ObjectSettings
 from s32s.sync.plan import Plan
 from s32s.transfers.batch import (
     LOCAL_HINT,
@@ -88,6 +89,8 @@ class BatchOptions:
     wait: bool = False
     dry_run: bool = False
     sse_c: bool = False
+    # The object options given to the command; they override the config's sides.
+    settings: ObjectSettings = DEFAULT_SETTINGS
     endpoint_url: str | None = None  # the global --endpoint-url: refused unless it is AWS's
     interval: float = 10.0
     timeout: float | None = None
@@ -134,10 +137,13 @@ def batch_sides(
     *,
     endpoint_url: str | None = None,
     sse_c: bool = False,
+    settings: ObjectSettings = DEFAULT_SETTINGS,
     src_account: str | None = None,
     dst_account: str | None = None,
 ) -> BatchSides:
     src, dst, log = config.src, config.dst, config.log_side
+    src_settings = src.settings.overridden_by(settings)
+    dst_settings = dst.settings.overridden_by(settings)
     return BatchSides(
         src_bucket=src.bucket,
         src_prefix=src.url.key_prefix(),
@@ -150,7 +156,9 @@ def batch_sides(
         )
         + ((endpoint_url,) if endpoint_url and not _is_aws(endpoint_url) else ()),
         snow=any((side.region or "").lower() == "snow" for side in (src, dst)),
-        sse_c=sse_c,
+        sse_c=sse_c or any(s.sse_c_key is not None for s in (src_settings, dst_settings)),
+        sse=dst_settings.sse,
+        storage_class=dst_settings.storage_class,
         src_account=src_account,
         dst_account=dst_account,
     )
@@ -170,7 +178,9 @@ def check_batch(config: TransferConfig, clients: BatchClients, options: BatchOpt
     which changes nothing) are compared only when the sides use different
     credentials. Nothing is created before this returns.
     """
-    sides = batch_sides(config, endpoint_url=options.endpoint_url, sse_c=options.sse_c)
+    sides = batch_sides(
+        config, endpoint_url=options.endpoint_url, sse_c=options.sse_c, settings=options.settings
+    )
     reasons = refusals(sides, role_arn=options.role_arn)
     if not reasons and clients.dst_sts is not None:
         sides = replace(
@@ -430,7 +440,9 @@ def batch_transfer(
     sides = check_batch(config, clients, options)
     workers = workers or config.workers
     with part_pool(workers) as parts:
-        job = build_job(config, base, parts, workers, inventory=inventory)
+        job = build_job(
+            config, base, parts, workers, inventory=inventory, settings=options.settings
+        )
         with (
             aws_errors(bucket=config.src.bucket),
             destination_lock(job.dest.identity, str(job.dest)),

@@ -9,6 +9,10 @@ The config keeps the format of `s3_transfer.py`::
     log:  {local_directory: ./logs, bucket: logs, bucket_prefix: transfers}
     workers: 16                     # optional: without it, concurrency adapts to the link
 
+`dst` may also say how objects are written (`storage_class`, `sse`,
+`sse_kms_key_id`, `sse_c_key_file`), and `src` which SSE-C key reads its
+objects (`sse_c_key_file`); the command's flags override them.
+
 The transfer itself is the sync engine's S3 → S3 job: it copies what is
 missing at the destination or differs in size or (comparable) ETag, never
 deletes, copies server-side when both sides share endpoints and credentials,
@@ -29,10 +33,17 @@ from typing import Any
 from s32s.aws.clients import AwsOptions, ClientFactory
 from s32s.errors import ConfigError
 from s32s.paths import S3Url
+from s32s.sync.bwlimit import BandwidthLimiter
 from s32s.sync.compare import CompareOptions
 from s32s.sync.concurrency import pool_size
 from s32s.sync.execute import ExecuteOptions
 from s32s.sync.job import SyncJob
+from s32s.sync.objectsettings import (
+    DEFAULT_SETTINGS,
+    ObjectSettings,
+    load_sse_c_key,
+    settings_from_keys,
+)
 from s32s.sync.plan import Action, Plan, PlanOptions
 from s32s.sync.s3 import S3Store
 from s32s.sync.state import MetadataCache
@@ -53,6 +64,8 @@ _SIDE_KEYS = {
     "verify_ssl",
 }
 _LOG_KEYS = _SIDE_KEYS | {"local_directory"}
+_SRC_KEYS = _SIDE_KEYS | {"sse_c_key_file"}
+_DST_KEYS = _SRC_KEYS | {"storage_class", "sse", "sse_kms_key_id"}
 _TOP_KEYS = {"src", "dst", "log", "workers"}
 
 
@@ -70,6 +83,7 @@ class Side:
     session_token: str | None = field(default=None, repr=False)
     profile: str | None = None
     verify_ssl: bool | None = None
+    settings: ObjectSettings = DEFAULT_SETTINGS
 
     @property
     def url(self) -> S3Url:
@@ -163,7 +177,7 @@ def _side(raw: Any, name: str, path: Path, keys: set[str], *, bucket_required: b
         )
     if has_key and values.get("profile"):
         raise ConfigError(f"{path}: {name} has both keys and a profile.", "Use one or the other.")
-    for key in ("region", "profile", "bucket_prefix"):
+    for key in ("region", "profile", "bucket_prefix", "sse_c_key_file"):
         if values.get(key) is not None and not isinstance(values[key], str):
             raise ConfigError(f"{path}: {name}.{key} must be a string.")
     return Side(
@@ -177,7 +191,22 @@ def _side(raw: Any, name: str, path: Path, keys: set[str], *, bucket_required: b
         session_token=values.get("session_token"),
         profile=values.get("profile"),
         verify_ssl=values.get("verify_ssl"),
+        settings=_side_settings(values, name, path),
     )
+
+
+def _side_settings(values: dict[str, Any], name: str, path: Path) -> ObjectSettings:
+    """How a side's objects are written and read (`storage_class`, `sse`, ..., `sse_c_key_file`)."""
+    settings = settings_from_keys(values, f"{path}: {name}")
+    key_file = values.get("sse_c_key_file")
+    if key_file:
+        try:
+            settings = settings.overridden_by(
+                ObjectSettings(sse_c_key=load_sse_c_key(path.parent / key_file))
+            )
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {name}.sse_c_key_file: {exc.message}", exc.hint) from None
+    return settings
 
 
 def _plaintext_key_warning(path: Path, data: dict[str, Any]) -> list[str]:
@@ -215,8 +244,8 @@ def load_transfer_config(path: Path) -> TransferConfig:
             raise ConfigError(
                 f"{path}: section {section!r} is missing.", "See the transfer config in the README."
             )
-    src = _side(data["src"], "src", path, _SIDE_KEYS)
-    dst = _side(data["dst"], "dst", path, _SIDE_KEYS)
+    src = _side(data["src"], "src", path, _SRC_KEYS)
+    dst = _side(data["dst"], "dst", path, _DST_KEYS)
     log_raw = data.get("log") or {}
     log_side = None
     log_directory = None
@@ -268,12 +297,17 @@ def build_job(
     workers: int | None = None,
     *,
     inventory: str | None = None,
+    settings: ObjectSettings = DEFAULT_SETTINGS,
+    bandwidth: BandwidthLimiter | None = None,
+    skip_archived: bool = False,
+    restore_archived_days: int | None = None,
 ) -> SyncJob:
     """The engine job for a transfer: copy missing or different objects, delete nothing.
 
     With `inventory` (the S3 URL of an S3 Inventory `manifest.json`) the
     source is listed from that report instead of LIST (read with the source's
-    credentials); see `s32s.transfers.inventory`.
+    credentials); see `s32s.transfers.inventory`. `settings` (the command's
+    flags) override what each side of the config says.
     """
     workers = workers or config.workers
     src_client = _client_for(config.src, base, workers)
@@ -285,7 +319,14 @@ def build_job(
     def store(side: Side, client: Any) -> S3Store:
         endpoint = ",".join(side.endpoint_urls) or base.endpoint_url
         cache = MetadataCache(None)  # transfers compare size and ETag: no metadata is read
-        return S3Store(side.url, client, cache=cache, part_pool=part_pool, endpoint=endpoint)
+        return S3Store(
+            side.url,
+            client,
+            cache=cache,
+            part_pool=part_pool,
+            endpoint=endpoint,
+            settings=side.settings.overridden_by(settings),
+        )
 
     source = store(config.src, src_client)
     if inventory is not None:
@@ -297,7 +338,13 @@ def build_job(
         source=source,
         dest=store(config.dst, dst_client),
         plan_options=PlanOptions(delete=False, compare=CompareOptions(mode="etag")),
-        execute_options=ExecuteOptions(workers=workers, server_side_copy=server_side),
+        execute_options=ExecuteOptions(
+            workers=workers,
+            server_side_copy=server_side,
+            bandwidth=bandwidth,
+            skip_archived=skip_archived,
+            restore_archived_days=restore_archived_days,
+        ),
     )
 
 

@@ -329,4 +329,5 @@ def inventory_source(manifest_url: str, source: S3Store, report_client: Any) -> 
         cache=source.cache,
         part_pool=source.part_pool,
         endpoint=source.endpoint,
+        settings=source.settings,
     )
