@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s32s.atomicfile import write_atomically
 from s32s.sync.state import location_id, state_dir
 from s32s.sync.store import ProgressCallback
 
@@ -244,13 +245,7 @@ class UploadRecord:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Replace `path` with `data` in one rename, so a crash leaves the old record or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, separators=(",", ":"))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(data, separators=(",", ":")))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

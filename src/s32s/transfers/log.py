@@ -31,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from s32s.atomicfile import probe_writable, write_atomically
 from s32s.errors import AwsError, ConfigError, S32SError
 
 if TYPE_CHECKING:
@@ -421,9 +422,7 @@ class LogWriter:
     def _prepare_directory(directory: Path) -> None:
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            probe = directory / f".{LOG_PREFIX}probe.s32s-tmp"
-            probe.write_text("", encoding="utf-8")
-            probe.unlink()
+            probe_writable(directory)
         except OSError as exc:
             raise ConfigError(
                 f"Cannot write transfer logs in {directory}: {exc.strerror or exc}.",
@@ -432,10 +431,8 @@ class LogWriter:
 
     @staticmethod
     def _write_local(path: Path, text: str) -> None:
-        from s32s.maps.ini import write_private_text
-
         try:
-            write_private_text(path, text)
+            write_atomically(path, text)
         except OSError as exc:
             raise ConfigError(
                 f"Cannot write the transfer log {path}: {exc.strerror or exc}.",
