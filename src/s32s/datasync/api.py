@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from s32s.aws.clients import error_code, error_message
 from s32s.datasync.arns import Arn, bucket_arn, check_arn, check_region
 from s32s.datasync.polling import Clock, PollTimeout, poll
 from s32s.datasync.schedule import validate_schedule
@@ -53,14 +54,6 @@ def call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
 
         translated = translate_error(exc)
         raise (translated or AwsError(str(exc))) from exc
-
-
-def error_code(exc: Any) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
-def error_message(exc: Any) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")).strip()
 
 
 def client_error(exc: Exception, api_name: str, client: Any) -> AwsError:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from s32s.atomicfile import probe_writable, write_atomically
+from s32s.aws.clients import error_code
 from s32s.errors import AwsError, ConfigError
 from s32s.paths import S3Url
 
@@ -228,7 +229,7 @@ def _check_bucket(client: Any, bucket: str) -> None:
     try:
         client.head_bucket(Bucket=bucket)
     except botocore.exceptions.ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = error_code(exc)
         if code in ("404", "NoSuchBucket"):
             raise AwsError(
                 f"The bucket {bucket!r} does not exist at this endpoint.",

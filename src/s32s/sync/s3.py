@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
+from s32s.aws.clients import error_code
 from s32s.errors import ConfigError
 from s32s.paths import S3Url
 from s32s.sync.archived import ARCHIVED_ERROR_CODES
@@ -103,11 +104,6 @@ def check_part_settings() -> None:
     preferred_part_size()
 
 
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
 def _keeps_upload(exc: BaseException) -> bool:
     """Whether an upload that failed with `exc` is worth keeping for the next run to continue.
 
@@ -121,7 +117,7 @@ def _keeps_upload(exc: BaseException) -> bool:
         return True
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     return (
-        status >= 500 or status in (408, 429) or _error_code(exc) in ("SlowDown", "RequestTimeout")
+        status >= 500 or status in (408, 429) or error_code(exc) in ("SlowDown", "RequestTimeout")
     )
 
 
@@ -388,7 +384,7 @@ class S3Store:
         try:
             listed = self._list_parts(object_key, record.upload_id)
         except Exception as exc:
-            if _error_code(exc) not in ("NoSuchUpload", "404", "NoSuchKey"):
+            if error_code(exc) not in ("NoSuchUpload", "404", "NoSuchKey"):
                 raise
             log.debug("the unfinished upload of %s is gone: starting over", path)
             self.uploads.forget(self.url.bucket, object_key)
@@ -814,7 +810,7 @@ class S3Store:
         except BaseException as exc:
             if on_bytes:
                 on_bytes(-counted[0])
-            if _error_code(exc) in ("PreconditionFailed", "412"):
+            if error_code(exc) in ("PreconditionFailed", "412"):
                 partial.discard()  # another version now: nothing kept is of use
             elif _error_code(exc) in ARCHIVED_ERROR_CODES:
                 partial.discard()  # nothing came: the run reports it 'archived, restore first'

@@ -304,7 +304,8 @@ def create_job(
     patience: float = 90.0,
 ) -> str:
     """CreateJob; the job id. A just-made role may not be usable yet: retried meanwhile."""
-    from s32s.datasync.api import call, error_code
+    from s32s.aws.clients import error_code, error_message
+    from s32s.datasync.api import call
     from s32s.datasync.polling import Clock
 
     clock = clock or Clock()
@@ -314,7 +315,7 @@ def create_job(
             return str(call(s3control, "create_job", **request)["JobId"])
         except AwsError as exc:
             cause = exc.__cause__
-            message = str(getattr(cause, "response", {}).get("Error", {}).get("Message", ""))
+            message = error_message(cause)
             not_ready = error_code(cause) in ("InvalidRequest", "AccessDenied") and bool(
                 _ROLE_NOT_READY.search(message)
             )

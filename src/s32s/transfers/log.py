@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from s32s.atomicfile import probe_writable, write_atomically
+from s32s.aws.clients import error_code
 from s32s.errors import AwsError, ConfigError, S32SError
 
 if TYPE_CHECKING:
@@ -556,8 +557,7 @@ class S3LogSource:
 
 def _is_missing(exc: AwsError) -> bool:
     cause = exc.__cause__
-    code = str(getattr(cause, "response", {}).get("Error", {}).get("Code", ""))
-    return code in ("NoSuchKey", "404")
+    return error_code(cause) in ("NoSuchKey", "404")
 
 
 @dataclass(frozen=True)
