@@ -8,8 +8,8 @@ import boto3
 import pytest
 
 from s32s.datasync import pipeline as pl
-from s32s.datasync.polling import FakeClock
 from s32s.errors import AwsError, ConfigError
+from s32s.polling import FakeClock
 from tests.unit.datasync_fakes import AGENT_ARN, KEY, REGION, HybridDataSync
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pipeline.yaml"

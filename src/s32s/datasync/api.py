@@ -17,9 +17,9 @@ from typing import Any
 
 from s32s.aws.clients import error_code, error_message
 from s32s.datasync.arns import Arn, bucket_arn, check_arn, check_region
-from s32s.datasync.polling import Clock, PollTimeout, poll
 from s32s.datasync.schedule import validate_schedule
 from s32s.errors import AwsError, ConfigError, ExitCode, S32SError
+from s32s.polling import Clock, PollTimeout, poll, retry
 
 log = logging.getLogger(__name__)
 
@@ -344,20 +344,25 @@ def create_location_s3(
     """CreateLocationS3; with `role_propagation` > 0 (a role just made), retry while
     DataSync cannot assume the role yet, up to that many seconds."""
     check_arn(spec.role_arn, "role", what="--role-arn")
-    clock = clock or Clock()
-    deadline = clock.now() + role_propagation
-    while True:
-        try:
-            return str(
-                call(client, "create_location_s3", **spec.request(region_of(client)))["LocationArn"]
-            )
-        except AwsError as exc:
-            cause = exc.__cause__
-            retryable = error_code(cause) == "InvalidRequestException" and _role_not_ready(cause)
-            if not retryable or clock.now() + interval > deadline:
-                raise
+
+    def create() -> str:
+        request = spec.request(region_of(client))
+        return str(call(client, "create_location_s3", **request)["LocationArn"])
+
+    def role_not_ready(exc: Exception) -> bool:
+        cause = exc.__cause__
+        waiting = (
+            isinstance(exc, AwsError)
+            and error_code(cause) == "InvalidRequestException"
+            and _role_not_ready(cause)
+        )
+        if waiting:
             log.info("DataSync cannot use the new role yet; retrying in %gs", interval)
-            clock.sleep(interval)
+        return waiting
+
+    return retry(
+        create, passing=role_not_ready, interval=interval, timeout=role_propagation, clock=clock
+    )
 
 
 def _role_not_ready(exc: Any) -> bool:

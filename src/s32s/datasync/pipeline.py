@@ -28,9 +28,9 @@ from typing import Any
 
 from s32s.datasync import api, roles
 from s32s.datasync.arns import bucket_name, check_arn, check_region
-from s32s.datasync.polling import Clock
 from s32s.datasync.schedule import validate_schedule
 from s32s.errors import ConfigError, S32SError
+from s32s.polling import Clock
 from s32s.yamlfile import read_yaml
 
 SMB_PASSWORD_ENV = "S32S_SMB_PASSWORD"
