@@ -436,11 +436,22 @@ OPTION_KEYS = {
 
 
 @lru_cache(maxsize=1)
-def option_choices() -> dict[str, list[str]]:
-    """The allowed values of each enum option, from the DataSync API model."""
+def _service_model() -> Any:
     import botocore.session
 
-    shape = botocore.session.get_session().get_service_model("datasync").shape_for("Options")
+    return botocore.session.get_session().get_service_model("datasync")
+
+
+def model_values(shape: str) -> list[str]:
+    """The values DataSync allows for `shape` (`VerifyMode`, `SmbVersion`, `S3StorageClass`…),
+    from botocore's model of the API, so they follow the installed botocore."""
+    return list(_service_model().shape_for(shape).enum)
+
+
+@lru_cache(maxsize=1)
+def option_choices() -> dict[str, list[str]]:
+    """The allowed values of each enum task option, from the DataSync API model."""
+    shape = _service_model().shape_for("Options")
     return {
         name: list(member.enum)
         for name, member in shape.members.items()

@@ -176,11 +176,7 @@ class _Reader:
             "subdirectory": self.text(body, key, "subdirectory", required=True),
             "version": (self.text(body, key, "version") or "").upper() or None,
         }
-        allowed = (
-            ["AUTOMATIC", "SMB3", "SMB2", "SMB2_0", "SMB1"]
-            if kind == "smb"
-            else ["AUTOMATIC", "NFS3", "NFS4_0", "NFS4_1", "NFS4_2"]
-        )
+        allowed = api.model_values("SmbVersion" if kind == "smb" else "NfsVersion")
         if result["version"] and result["version"] not in allowed:
             raise self.fail(
                 f"{key}.version",
