@@ -8,9 +8,10 @@ ask for). Values users type are checked here before anything is sent: ARNs
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -42,11 +43,17 @@ class WaitTimeout(S32SError):
 # requests ---------------------------------------------------------------------
 def call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
     """`client.<operation>(**params)` with DataSync/IAM errors as `AwsError`."""
+    with _as_aws_errors(client, operation):
+        result: dict[str, Any] = getattr(client, operation)(**params)
+    return result
+
+
+@contextlib.contextmanager
+def _as_aws_errors(client: Any, operation: str) -> Iterator[None]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        result: dict[str, Any] = getattr(client, operation)(**params)
-        return result
+        yield
     except ClientError as exc:
         raise client_error(exc, _api_name(client, operation), client) from exc
     except BotoCoreError as exc:
@@ -105,15 +112,10 @@ def _api_name(client: Any, operation: str) -> str:
 
 
 def paged(client: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
-    """Every item of a paginated List* call."""
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = call(client, operation, **params, **({"NextToken": token} if token else {}))
-        items.extend(page.get(key, []))
-        token = page.get("NextToken")
-        if not token:
-            return items
+    """Every item of a paginated List* call (botocore's paginator follows the NextTokens)."""
+    with _as_aws_errors(client, operation):
+        pages = client.get_paginator(operation).paginate(**params)
+        return [item for page in pages for item in page.get(key, [])]
 
 
 def region_of(client: Any) -> str:
