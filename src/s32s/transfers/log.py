@@ -308,7 +308,10 @@ class LogWriter:
         interval: float = DEFAULT_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
         background: bool = True,
+        pause: Callable[[threading.Event, float], bool] | None = None,
     ) -> None:
+        """`pause(stop, seconds)` is how the background thread waits between
+        catch-ups (True: stop); tests pass one that waits for their signal."""
         if directory is None and s3 is None:
             raise ConfigError(
                 "The transfer log has nowhere to go.",
@@ -328,6 +331,7 @@ class LogWriter:
         self._background = background
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pause = pause or (lambda stop, seconds: stop.wait(seconds))
         self.writes = 0
         self.uploads = 0
 
@@ -390,7 +394,7 @@ class LogWriter:
 
     # internals --------------------------------------------------------------
     def _catch_up(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._pause(self._stop, self.interval):
             if self._dirty:
                 with self._write_lock:
                     self._write_locked(final=False)
