@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -170,10 +170,35 @@ def wait_agent_online(
 ) -> dict[str, Any]:
     """Poll DescribeAgent until the agent is ONLINE; `WaitTimeout` after `timeout` seconds."""
     checked(client, agent_arn, "agent", what="agent ARN")
+    return _wait_for_status(
+        lambda: call(client, "describe_agent", AgentArn=agent_arn),
+        {"ONLINE"},
+        lambda status: WaitTimeout(
+            f"Agent {agent_arn} is still {status} after {timeout:g} seconds.",
+            "Check that the agent VM is running and can reach AWS on port 443, then run `s32s datasync agent wait` again.",
+        ),
+        timeout=timeout,
+        interval=interval,
+        clock=clock,
+        on_update=on_update,
+    )
+
+
+def _wait_for_status(
+    describe: Callable[[], dict[str, Any]],
+    statuses: Collection[str],
+    still: Callable[[str], WaitTimeout],
+    *,
+    timeout: float | None,
+    interval: float,
+    clock: Clock | None,
+    on_update: Callable[[dict[str, Any]], None] | None,
+) -> dict[str, Any]:
+    """Poll `describe` until its Status is one of `statuses`; `still(status)` is raised at the timeout."""
     try:
         return poll(
-            lambda: call(client, "describe_agent", AgentArn=agent_arn),
-            lambda agent: agent.get("Status") == "ONLINE",
+            describe,
+            lambda answer: answer.get("Status") in statuses,
             interval=interval,
             timeout=timeout,
             clock=clock,
@@ -181,10 +206,7 @@ def wait_agent_online(
         )
     except PollTimeout as exc:
         status = exc.last.get("Status", "unknown") if isinstance(exc.last, dict) else "unknown"
-        raise WaitTimeout(
-            f"Agent {agent_arn} is still {status} after {timeout:g} seconds.",
-            "Check that the agent VM is running and can reach AWS on port 443, then run `s32s datasync agent wait` again.",
-        ) from None
+        raise still(status) from None
 
 
 # locations --------------------------------------------------------------------
@@ -659,21 +681,18 @@ def wait_execution(
 ) -> dict[str, Any]:
     """Poll DescribeTaskExecution until SUCCESS or ERROR; `on_update` gets each answer."""
     checked(client, execution_arn, "execution", what="task execution ARN")
-    try:
-        return poll(
-            lambda: call(client, "describe_task_execution", TaskExecutionArn=execution_arn),
-            lambda execution: execution.get("Status") in TERMINAL_STATUSES,
-            interval=interval,
-            timeout=timeout,
-            clock=clock,
-            on_update=on_update,
-        )
-    except PollTimeout as exc:
-        status = exc.last.get("Status", "unknown") if isinstance(exc.last, dict) else "unknown"
-        raise WaitTimeout(
+    return _wait_for_status(
+        lambda: call(client, "describe_task_execution", TaskExecutionArn=execution_arn),
+        TERMINAL_STATUSES,
+        lambda status: WaitTimeout(
             f"Execution {execution_arn} is still {status} after {timeout:g} seconds; it goes on running.",
             f"Follow it with `s32s datasync task execution {execution_arn}`.",
-        ) from None
+        ),
+        timeout=timeout,
+        interval=interval,
+        clock=clock,
+        on_update=on_update,
+    )
 
 
 def check_outcome(execution: Mapping[str, Any]) -> None:
