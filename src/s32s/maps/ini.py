@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import configparser
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from s32s.atomicfile import write_atomically
@@ -249,7 +249,3 @@ def set_value(path: Path, section: str, key: str, value: str | bool) -> Config:
         text, _ = set_keys(text, section, {key: targets[key]})
     write_atomically(path, text)
     return load_config(path)
-
-
-def with_mode(config: Config, mode: str) -> Config:
-    return replace(config, is_master=(mode == "master"))

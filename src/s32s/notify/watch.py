@@ -145,7 +145,6 @@ PullMaps = Callable[[Sequence[str]], Mapping[str, bool]]
 class _Held:
     """A received message and what it asks for."""
 
-    message_id: str
     receipt: str
     incoming: Incoming
     maps: tuple[str, ...] = ()
@@ -272,7 +271,6 @@ class QueueWatcher:
         """Read, pull once per triggered map, delete what was done (see the module docstring)."""
         held = [
             _Held(
-                message["MessageId"],
                 message["ReceiptHandle"],
                 read_message(message.get("Body", "")),
             )

@@ -171,7 +171,6 @@ class S3Store:
         self.cache = cache if cache is not None else MetadataCache(None)
         self.part_pool = part_pool
         self.uploads = uploads  # None: interrupted multipart uploads are aborted, not resumed
-        self.list_requests = 0
         self.skipped: list[tuple[str, str]] = []
         self._prefix = url.key_prefix()
 
@@ -207,16 +206,9 @@ class S3Store:
         """
         from s32s.aws.listing import list_objects
 
-        self.list_requests = 0
-        counted = threading.Lock()
-
-        def count_page() -> None:
-            with counted:
-                self.list_requests += 1
-
         empty: dict[str, dict[str, Any]] = {}
         folders: set[str] = set()
-        for item in list_objects(self.client, self.url.bucket, self._prefix, on_page=count_page):
+        for item in list_objects(self.client, self.url.bucket, self._prefix):
             key = item["Key"]
             if empty:
                 folders.update(p for p in parent_dirs(key) if p in empty)

@@ -215,11 +215,6 @@ class TransferLog:
 
     # views ------------------------------------------------------------------
     @property
-    def moved_count(self) -> int:
-        with self._lock:
-            return len(self._moved)
-
-    @property
     def failed_objects(self) -> dict[str, str]:
         with self._lock:
             return dict(self._failed)
