@@ -804,7 +804,7 @@ class S3Store:
                 on_bytes(-counted[0])
             if error_code(exc) in ("PreconditionFailed", "412"):
                 partial.discard()  # another version now: nothing kept is of use
-            elif _error_code(exc) in ARCHIVED_ERROR_CODES:
+            elif error_code(exc) in ARCHIVED_ERROR_CODES:
                 partial.discard()  # nothing came: the run reports it 'archived, restore first'
             raise
         assert partial.record is not None
