@@ -199,6 +199,13 @@ class _Reader:
             "role": self.text(body, key, "role"),
             "role_arn": self.text(body, key, "role_arn"),
         }
+        classes = api.model_values("S3StorageClass")
+        if result["storage_class"] and result["storage_class"] not in classes:
+            raise self.fail(
+                f"{key}.storage_class",
+                f"{result['storage_class']!r} is not a storage class.",
+                f"Use one of {', '.join(classes)}.",
+            )
         if bool(result["role"]) == bool(result["role_arn"]):
             raise self.fail(
                 key, "give exactly one of role (a role name, created if missing) and role_arn."
