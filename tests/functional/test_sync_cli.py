@@ -60,6 +60,11 @@ def base(setup: dict[str, Any]) -> list[str]:
     return ["--config", str(setup["ini"]), "--endpoint-url", setup["url"]]
 
 
+def site_keys(setup: dict[str, Any]) -> list[str]:
+    listed = setup["s3"].list_objects_v2(Bucket=BUCKET, Prefix="site/")
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
 def test_push_pull_round_trip_with_json_report(cli, setup) -> None:
     pushed = cli(*base(setup), "--json", "master", "push", "site")
     assert pushed.exit_code == 0, pushed.output
@@ -93,23 +98,24 @@ def test_deletes_need_confirmation_without_terminal(cli, setup) -> None:
     refused = cli(*base(setup), "master", "push", "site")
     assert refused.exit_code == 3
     assert "no terminal to confirm" in refused.stderr and "f1.txt" in refused.stderr
-    assert "site/f1.txt" in [
-        o["Key"] for o in setup["s3"].list_objects_v2(Bucket=BUCKET)["Contents"]
-    ]
+    assert "site/f1.txt" in site_keys(setup)
     done = cli(*base(setup), "master", "push", "site", "--yes")
     assert done.exit_code == 0
-    assert "site/f1.txt" not in [
-        o["Key"] for o in setup["s3"].list_objects_v2(Bucket=BUCKET)["Contents"]
-    ]
+    assert "site/f1.txt" not in site_keys(setup)
 
 
 def test_skip_delete_alert_in_ini_confirms(cli, setup) -> None:
     cli(*base(setup), "master", "push", "site")
     (setup["master"] / "f1.txt").unlink()
+    assert "site/f1.txt" in site_keys(setup)
     setup["ini"].write_text(
         setup["ini"].read_text().replace("[MAIN]\n", "[MAIN]\nskip_delete_alert = True\n")
     )
-    assert cli(*base(setup), "master", "push", "site").exit_code == 0
+    pushed = cli(*base(setup), "--json", "master", "push", "site")  # no --yes, no terminal
+    assert pushed.exit_code == 0, pushed.output
+    assert pushed.json["maps"][0]["deleted"] == 1
+    assert "site/f1.txt" not in site_keys(setup)
+    assert "site/f2.txt" in site_keys(setup)
 
 
 def test_mass_delete_and_empty_source_refused(cli, setup) -> None:

@@ -4,15 +4,20 @@ and a client that sends to moto what moto implements and to a Stubber the rest."
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
+import botocore.session
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from botocore.validate import validate_parameters
 
 REGION = "us-east-1"
 KEY = "ABCDE-12345-FGHIJ-67890-KLMNO"
 AGENT_ARN = "arn:aws:datasync:us-east-1:111222333444:agent/agent-0123456789abcdef0"
+_DATASYNC_MODEL = botocore.session.get_session().get_service_model("datasync")
 
 
 class ActivationServer:
@@ -63,10 +68,57 @@ def stubbed(service: str = "datasync") -> tuple[Any, Stubber]:
     return client, stubber
 
 
+class TaskFilingCabinet:
+    """What DataSync keeps of a task's schedule and filters, which moto drops.
+
+    It does not echo requests back: it keeps what DataSync keeps (a schedule
+    is ENABLED when set, an empty expression removes it; one filter rule at
+    most; an empty list clears the filters) and answers DescribeTask in the
+    output shape of botocore's model, validated against it, with the fields
+    DataSync adds (Schedule.Status, ScheduleDetails).
+    """
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, dict[str, Any]] = {}
+
+    def record(self, arn: str, request: dict[str, Any]) -> None:
+        task = self.tasks.setdefault(arn, {})
+        if "Schedule" in request:
+            expression = request["Schedule"]["ScheduleExpression"]
+            if expression:
+                task["Schedule"] = {"ScheduleExpression": expression, "Status": "ENABLED"}
+                task["ScheduleDetails"] = {"StatusUpdateTime": datetime.now(timezone.utc)}
+            else:
+                task.pop("Schedule", None)
+                task.pop("ScheduleDetails", None)
+        for key in ("Includes", "Excludes"):
+            if key in request:
+                rules = request[key]
+                if len(rules) > 1:
+                    raise ClientError(
+                        {
+                            "Error": {
+                                "Code": "InvalidRequestException",
+                                "Message": f"{key}: only one filter rule is allowed.",
+                            }
+                        },
+                        "CreateTask",
+                    )
+                if rules:
+                    task[key] = [{"FilterType": "SIMPLE_PATTERN", "Value": rules[0]["Value"]}]
+                else:
+                    task.pop(key, None)
+
+    def describe(self, arn: str, answer: dict[str, Any]) -> dict[str, Any]:
+        answer = {**answer, **self.tasks.get(arn, {})}
+        shape = _DATASYNC_MODEL.operation_model("DescribeTask").output_shape
+        validate_parameters({k: v for k, v in answer.items() if k != "ResponseMetadata"}, shape)
+        return answer
+
+
 class HybridDataSync:
     """moto (over HTTP) for locations, tasks and executions; a Stubber for the
-    operations moto lacks. moto also drops Schedule and Includes, so they are
-    remembered from CreateTask/UpdateTask and added to DescribeTask answers."""
+    operations moto lacks; a TaskFilingCabinet for the schedules and filters moto drops."""
 
     STUBBED = frozenset(
         {
@@ -85,7 +137,13 @@ class HybridDataSync:
         self.stub_client, self.stubber = stubbed()
         self.meta = self.moto.meta
         self.calls: list[str] = []
-        self._remembered: dict[str, dict[str, Any]] = {}
+        self.cabinet = TaskFilingCabinet()
+
+    def get_paginator(self, operation: str) -> Any:
+        self.calls.append(operation)
+        return (self.stub_client if operation in self.STUBBED else self.moto).get_paginator(
+            operation
+        )
 
     def __getattr__(self, name: str) -> Any:
         target = self.stub_client if name in self.STUBBED else self.moto
@@ -95,11 +153,9 @@ class HybridDataSync:
             self.calls.append(name)
             result = method(**params)
             if name in ("create_task", "update_task"):
-                arn = result.get("TaskArn") or params["TaskArn"]
-                kept = {k: params[k] for k in ("Schedule", "Includes") if k in params}
-                self._remembered.setdefault(arn, {}).update(kept)
+                self.cabinet.record(result.get("TaskArn") or params["TaskArn"], params)
             if name == "describe_task":
-                result.update(self._remembered.get(params["TaskArn"], {}))
+                result = self.cabinet.describe(params["TaskArn"], result)
             return result
 
         return recorded

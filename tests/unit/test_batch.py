@@ -15,9 +15,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from s32s.datasync.polling import FakeClock
 from s32s.errors import AwsError, ConfigError
 from s32s.paths import S3Url
+from s32s.polling import FakeClock
 from s32s.sync.compare import CompareOptions
 from s32s.sync.job import SyncJob, prepare
 from s32s.sync.plan import PlanOptions

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from s32s.datasync.activation import ActivationError, AgentAddress, fetch_activation_key
-from s32s.datasync.polling import FakeClock
+from s32s.polling import FakeClock
 from tests.unit.datasync_fakes import KEY, ActivationServer
 
 

@@ -7,8 +7,8 @@ import boto3
 import pytest
 
 from s32s.datasync import api
-from s32s.datasync.polling import FakeClock
 from s32s.errors import AwsError, ConfigError, ExitCode
+from s32s.polling import FakeClock
 from tests.unit.datasync_fakes import AGENT_ARN, KEY, REGION, stubbed
 
 ROLE = "arn:aws:iam::123456789012:role/ds"

@@ -8,8 +8,8 @@ import boto3
 import pytest
 
 from s32s.datasync import pipeline as pl
-from s32s.datasync.polling import FakeClock
 from s32s.errors import AwsError, ConfigError
+from s32s.polling import FakeClock
 from tests.unit.datasync_fakes import AGENT_ARN, KEY, REGION, HybridDataSync
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pipeline.yaml"
@@ -226,3 +226,13 @@ def test_failure_midway_says_what_was_created(hybrid, iam, monkeypatch) -> None:
     assert "Created before the failure: source location arn:" in hint
     assert "IAM role arn:aws:iam::" in hint and "destination location arn:" in hint
     assert "Running apply again reuses them" in hint
+
+
+def test_unknown_storage_class_names_the_allowed_ones(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(EXAMPLE.read_text().replace("storage_class: STANDARD", "storage_class: cold"))
+    with pytest.raises(
+        pl.PipelineError, match=r"storage_class.*'COLD' is not a storage class"
+    ) as caught:
+        pl.load_pipeline(path)
+    assert "DEEP_ARCHIVE" in (caught.value.hint or "")

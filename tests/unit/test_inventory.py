@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -109,13 +110,20 @@ def test_rows_decode_hostile_keys_and_skip_old_versions(mock_s3: Any, report: st
 def test_store_lists_entries_relative_to_the_prefix(mock_s3: Any, report: str) -> None:
     source = S3Store(S3Url("src-bkt", "data"), mock_s3)
     store = inventory_source(report, source, mock_s3)
+    listings: list[str] = []
+    mock_s3.meta.events.register(
+        "before-call.s3.ListObjectsV2", lambda **_: listings.append("LIST")
+    )
     entries = {entry.key: entry for entry in store.list()}
     assert entries['a,b "quoted".txt'].size == 10
     assert entries["100% sure+more.txt"].etag == "etag1"
     assert entries["é space/file.txt"].size == 12
     assert entries["folder"].is_dir
     assert len(entries) == 3 + 1 + 50
-    assert store.list_requests == 0  # no LIST was made
+    assert listings == []  # the inventory, not a LIST, gave the entries
+    with contextlib.suppress(mock_s3.exceptions.NoSuchBucket):
+        mock_s3.list_objects_v2(Bucket="src-bkt")
+    assert listings == ["LIST"]  # (the counter does see a LIST)
 
 
 def test_age_is_reported(mock_s3: Any, report: str) -> None:

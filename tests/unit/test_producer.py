@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from s32s import atomicfile
 from s32s.errors import AwsError, ConfigError
 from s32s.images import producer as producer_module
 from s32s.images.producer import (
@@ -255,10 +256,10 @@ def test_write_atomic_renames_a_complete_hidden_temporary(tmp_path: Path, monkey
         seen.append((source_path.name, source_path.read_bytes(), Path(destination).exists()))
         real_replace(source, destination)
 
-    monkeypatch.setattr(producer_module.os, "replace", spy)
+    monkeypatch.setattr(atomicfile.os, "replace", spy)
     write_atomic(target, data)
     [(tmp_name, tmp_bytes, existed)] = seen
-    assert tmp_name.startswith(".img_00000.jpg.") and tmp_name.endswith(".tmp")
+    assert tmp_name.startswith(".img_00000.jpg.") and tmp_name.endswith(".s32s-tmp")
     assert indices_in_names([tmp_name], "img_") == set()
     assert tmp_bytes == data  # complete before the rename
     assert not existed  # the final name did not exist until the rename
@@ -270,7 +271,7 @@ def test_write_atomic_cleans_up_when_interrupted(tmp_path: Path, monkeypatch) ->
     def interrupted(source: object, destination: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(producer_module.os, "replace", interrupted)
+    monkeypatch.setattr(atomicfile.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_atomic(tmp_path / "img_00000.jpg", b"data")
     assert list(tmp_path.iterdir()) == []
@@ -358,10 +359,10 @@ def test_prepare_root_refuses_a_path_below_a_file(tmp_path: Path) -> None:
 
 
 def test_prepare_root_refuses_a_folder_it_cannot_write(tmp_path: Path, monkeypatch) -> None:
-    def denied(path: Path) -> tuple[Path, int]:
+    def denied(path: Path, *, private: bool) -> tuple[Path, int]:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(producer_module, "_create_temporary", denied)
+    monkeypatch.setattr(atomicfile, "_create_temporary", denied)
     with pytest.raises(ConfigError, match=r"Cannot write in .*Permission denied"):
         prepare_root(tmp_path)
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,15 +62,59 @@ def test_home_folder_is_dangerous(isolated_env: Path) -> None:
     check_local_destination(str(isolated_env / "site"))
 
 
-def test_lock_is_exclusive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+HOLD_LOCK = """
+import sys
+from s32s.sync.lock import destination_lock
+with destination_lock("dest-a", "/srv/a"):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_lock_is_exclusive_across_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run in another process holds the lock: this one is refused, naming it; when it dies the lock is free."""
     monkeypatch.setenv("S32S_STATE_DIR", str(tmp_path))
-    with destination_lock("dest-a", "/srv/a"):
+    env = {**os.environ}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         with (
-            pytest.raises(SafeguardRefused, match="already writing to /srv/a"),
+            pytest.raises(
+                SafeguardRefused, match=rf"already writing to /srv/a \(pid {holder.pid} "
+            ) as refused,
             destination_lock("dest-a", "/srv/a"),
         ):
             pass
+        assert refused.value.exit_code == 3
         with destination_lock("dest-b", "/srv/b"):
+            pass  # another destination is not held
+        holder.kill()  # a crashed run: the OS frees its lock
+        holder.wait(timeout=10)
+        with destination_lock("dest-a", "/srv/a"):
             pass
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(timeout=10)
+
+
+def test_lock_is_exclusive_within_a_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("S32S_STATE_DIR", str(tmp_path))
+    with (
+        destination_lock("dest-a", "/srv/a"),
+        pytest.raises(SafeguardRefused, match="already writing to /srv/a"),
+        destination_lock("dest-a", "/srv/a"),
+    ):
+        pass
     with destination_lock("dest-a", "/srv/a"):
         pass  # released when the first run ended

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from s32s.errors import ExternalToolError
+from s32s.polling import FakeClock
 from s32s.snowball.client import ClientAuth, SnowballClient
 from s32s.snowball.device import (
     configure_client,
@@ -28,21 +29,6 @@ from tests.snowball_fake import (
 )
 
 
-class FakeTime:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSnowball:
     return activate_fake(tmp_path, monkeypatch)
@@ -53,13 +39,12 @@ def folder(tmp_path: Path) -> SnowballFolder:
     return load_folder(make_folder(tmp_path / "jobs"))
 
 
-def _unlock(folder: SnowballFolder, fake: FakeSnowball, time: FakeTime, **options):
+def _unlock(folder: SnowballFolder, fake: FakeSnowball, clock: FakeClock, **options):
     states: list[str] = []
     result = unlock_device(
         folder,
         SnowballClient(fake.executable),
-        clock=time.clock,
-        sleep=time.sleep,
+        clock=clock,
         on_state=states.append,
         **options,
     )
@@ -67,11 +52,11 @@ def _unlock(folder: SnowballFolder, fake: FakeSnowball, time: FakeTime, **option
 
 
 def test_unlock_takes_several_polls(folder: SnowballFolder, fake: FakeSnowball) -> None:
-    time = FakeTime()
-    result, states = _unlock(folder, fake, time, poll_interval=7)
+    clock = FakeClock()
+    result, states = _unlock(folder, fake, clock, poll_interval=7)
     assert states == ["UNLOCKING", "UNLOCKED"]
     assert result.polls == 3 and result.device_id == DEVICE_ID and not result.already_unlocked
-    assert time.sleeps == [7, 7]
+    assert clock.slept == [7, 7]
     assert fake.commands() == [
         "describe-device",
         "unlock-device",
@@ -90,7 +75,7 @@ def test_already_unlocked_device_is_not_unlocked_again(
     folder: SnowballFolder, fake: FakeSnowball
 ) -> None:
     fake.set(state="UNLOCKED")
-    result, states = _unlock(folder, fake, FakeTime())
+    result, states = _unlock(folder, fake, FakeClock())
     assert result.already_unlocked and states == ["UNLOCKED"]
     assert "unlock-device" not in fake.commands()
 
@@ -98,14 +83,14 @@ def test_already_unlocked_device_is_not_unlocked_again(
 def test_refused_unlock_fails_without_keys(folder: SnowballFolder, fake: FakeSnowball) -> None:
     fake.set(scenario="reject")
     with pytest.raises(ExternalToolError, match=r"unlock-device` failed .*rejected the manifest"):
-        _unlock(folder, fake, FakeTime())
+        _unlock(folder, fake, FakeClock())
     assert not (folder.path / "keys.yaml").exists()
 
 
 def test_device_falling_back_to_locked(folder: SnowballFolder, fake: FakeSnowball) -> None:
     fake.set(scenario="relock")
     with pytest.raises(ExternalToolError, match="went back to LOCKED while unlocking"):
-        _unlock(folder, fake, FakeTime())
+        _unlock(folder, fake, FakeClock())
     assert not (folder.path / "keys.yaml").exists()
 
 
@@ -113,28 +98,27 @@ def test_device_that_never_unlocks_times_out_naming_the_state(
     folder: SnowballFolder, fake: FakeSnowball
 ) -> None:
     fake.set(scenario="never")
-    time = FakeTime()
+    clock = FakeClock()
     with pytest.raises(ExternalToolError, match=r"still UNLOCKING after 30 s") as info:
-        _unlock(folder, fake, time, timeout=30, poll_interval=10)
+        _unlock(folder, fake, clock, timeout=30, poll_interval=10)
     assert "--timeout" in (info.value.hint or "")
-    assert sum(time.sleeps) == 30
+    assert sum(clock.slept) == 30
     assert fake.commands().count("describe-device") == 5  # first look + 4 polls
     assert not (folder.path / "keys.yaml").exists()
 
 
 def test_last_sleep_is_cut_to_the_deadline(folder: SnowballFolder, fake: FakeSnowball) -> None:
     fake.set(state="UNLOCKING", scenario="never")
-    time = FakeTime()
+    clock = FakeClock()
     with pytest.raises(ExternalToolError, match="still UNLOCKING after 25 s"):
         wait_until_unlocked(
             SnowballClient(fake.executable),
             default_auth(folder),
             timeout=25,
             poll_interval=10,
-            clock=time.clock,
-            sleep=time.sleep,
+            clock=clock,
         )
-    assert time.sleeps == [10, 10, 5]
+    assert clock.slept == [10, 10, 5]
 
 
 def test_status_summary(folder: SnowballFolder, fake: FakeSnowball) -> None:
@@ -157,8 +141,7 @@ def test_configure_then_use_the_client_profile(
         folder,
         client,
         auth=ClientAuth.profile("sbe-1"),
-        clock=FakeTime().clock,
-        sleep=lambda _: None,
+        clock=FakeClock(),
     )
     assert result.access_key_id == ACCESS_KEY
     assert all(UNLOCK_CODE not in " ".join(argv) for argv in fake.calls())
@@ -181,4 +164,4 @@ def test_configure_that_does_not_reach_the_device(
 def test_device_without_access_keys(folder: SnowballFolder, fake: FakeSnowball) -> None:
     fake.set(state="UNLOCKED", access_keys={})
     with pytest.raises(ExternalToolError, match="has no access key"):
-        _unlock(folder, fake, FakeTime())
+        _unlock(folder, fake, FakeClock())

@@ -10,31 +10,9 @@ import pytest
 
 from s32s.errors import ConfigError
 from s32s.snowball.folder import DeviceKeys
-from s32s.snowball.profile import aws_files, upsert_section, write_profile
+from s32s.snowball.profile import aws_files, write_profile
 
 KEYS = DeviceKeys("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-
-
-def test_new_section_is_appended_after_a_blank_line() -> None:
-    text = "# mine\n[default]\nregion = eu-west-1\n\n\n"
-    assert upsert_section(text, "profile x", {"region": "snow"}) == (
-        "# mine\n[default]\nregion = eu-west-1\n\n[profile x]\nregion = snow\n"
-    )
-    assert upsert_section("", "x", {"a": "1"}) == "[x]\na = 1\n"
-
-
-def test_existing_section_is_updated_in_place() -> None:
-    text = (
-        "[a]\nk = 1\n\n"
-        "[ profile  x ]  ; comment\nregion = us-east-1\n# keep me\nca_bundle = /c.pem\n\n"
-        "[b]\nk = 2\n"
-    )
-    updated = upsert_section(text, "profile x", {"region": "snow", "output": "json"})
-    assert updated == (
-        "[a]\nk = 1\n\n"
-        "[ profile  x ]  ; comment\nregion = snow\n# keep me\nca_bundle = /c.pem\noutput = json\n\n"
-        "[b]\nk = 2\n"
-    )
 
 
 def test_profile_written_to_both_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

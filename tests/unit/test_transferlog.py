@@ -229,19 +229,51 @@ def test_writer_throttles_writes(tmp_path: Path) -> None:
     assert writer.writes == 3
 
 
-def test_background_thread_catches_up(tmp_path: Path) -> None:
-    clock = FakeClock(0.0)
+class Ticker:
+    """The background thread's pause: it returns when the test says an interval has passed."""
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+        self._turns = threading.Semaphore(0)
+        self._idle = threading.Event()
+
+    def pause(self, stop: threading.Event, seconds: float) -> bool:
+        self.asked.append(seconds)
+        self._idle.set()
+        while not stop.is_set():
+            if self._turns.acquire(timeout=0.01):
+                return False
+        return True
+
+    def wait_idle(self) -> None:
+        assert self._idle.wait(10), "the background thread never paused"
+
+    def tick(self) -> None:
+        """Let one interval pass, and wait until the thread has done its turn."""
+        self.wait_idle()
+        self._idle.clear()
+        self._turns.release()
+        self.wait_idle()
+
+
+def test_background_thread_writes_what_a_throttled_write_skipped(tmp_path: Path) -> None:
+    clock = FakeClock(0.0)  # never moves: every write after the first is throttled
+    ticker = Ticker()
     log = make_log()
-    writer = LogWriter(log, tmp_path, interval=0.05, clock=clock)
+    writer = LogWriter(log, tmp_path, interval=5.0, clock=clock, pause=ticker.pause)
     writer.start()
-    log.record_moved("a", "a", 1, 0.0, 0.0)  # throttled: the clock does not move
-    deadline = threading.Event()
-    for _ in range(100):
-        if len(json.loads(writer.path.read_text())["objects_moved"]) == 1:
-            break
-        deadline.wait(0.02)
+    ticker.wait_idle()
+    log.record_moved("a", "a", 1, 0.0, 0.0)
+    assert json.loads(writer.path.read_text())["objects_moved"] == []  # throttled
+    writes = writer.writes
+    ticker.tick()
     assert len(json.loads(writer.path.read_text())["objects_moved"]) == 1
+    assert writer.writes == writes + 1
+    ticker.tick()  # nothing changed since: nothing written
+    assert writer.writes == writes + 1
+    assert ticker.asked == [5.0, 5.0, 5.0]
     writer.close()
+    assert writer.writes == writes + 2  # the final write
 
 
 def test_writer_replaces_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -233,10 +233,21 @@ def parse_timestamp(value: str) -> datetime:
         return general(value)
 
 
-def error_code(exc: BaseException) -> str:
+def _error_field(exc: BaseException | None, name: str) -> str:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str(response.get("Error", {}).get(name, "")).strip()
+
+
+def error_code(exc: BaseException | None) -> str:
     """The S3/AWS error code of a failed request (`NoSuchKey`, `412`…); empty for other errors."""
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
+    return _error_field(exc, "Code")
+
+
+def error_message(exc: BaseException | None) -> str:
+    """The message AWS sent with a failed request; empty for other errors."""
+    return _error_field(exc, "Message")
 
 
 def describe_client_error(exc: Exception, *, bucket: str | None = None) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from s32s.aws.clients import ClientFactory
+    from s32s.aws.clients import AwsOptions, ClientFactory
     from s32s.maps.ini import Config
 
 
@@ -76,19 +76,26 @@ class App:
 
     @cached_property
     def factory(self) -> ClientFactory:
-        return self.client_factory()
+        """Clients for commands that send a few requests at a time (botocore's default pool)."""
+        from s32s.aws.clients import ClientFactory
 
-    def client_factory(self, workers: int | None = 10) -> ClientFactory:
+        return ClientFactory(self._aws_options())
+
+    def client_factory(self, workers: int | None) -> ClientFactory:
         """Clients whose connection pool fits `workers` requests (None: adaptive concurrency's maximum)."""
-        from s32s.aws.clients import AwsOptions, ClientFactory
+        from s32s.aws.clients import ClientFactory
 
-        options = AwsOptions(
+        return ClientFactory(self._aws_options().for_workers(workers))
+
+    def _aws_options(self) -> AwsOptions:
+        from s32s.aws.clients import AwsOptions
+
+        return AwsOptions(
             profile=self.profile,
             region=self.region,
             endpoint_url=self.endpoint_url,
             verify_tls=False if self.no_verify_ssl else None,
         )
-        return ClientFactory(options.for_workers(workers))
 
     # output -----------------------------------------------------------------
     def info(self, message: str) -> None:
@@ -130,6 +137,23 @@ ignore_option = click.option(
     metavar="RULE",
     help="Skip paths matching RULE (`*` matches anything, `/` included). Repeatable.",
 )
+
+
+def workers_option(what: str, *, adaptive: bool = True) -> Any:
+    """`--workers`: None (the default) lets the engine choose, from one place (sync.concurrency)."""
+    from s32s.sync.concurrency import DEFAULT_MAXIMUM, DEFAULT_START
+
+    default = (
+        f"adapts to the link, from {DEFAULT_START} up to {DEFAULT_MAXIMUM}"
+        if adaptive
+        else str(DEFAULT_START)
+    )
+    return click.option(
+        "--workers",
+        type=click.IntRange(1, 256),
+        default=None,
+        help=f"{what} [default: {default}].",
+    )
 
 
 class _LazyRichHandler(logging.Handler):

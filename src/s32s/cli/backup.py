@@ -6,18 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, ignore_option, pass_app
+from s32s.cli.app import App, ignore_option, pass_app, workers_option
 from s32s.cli.objectoptions import ObjectOptions, object_options, parse_object_options
+from s32s.sync.concurrency import DEFAULT_START
 
 if TYPE_CHECKING:
     from s32s.backup.prune import PrunePlan
 
-workers_option = click.option(
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=16,
-    show_default=True,
-    help="Files transferred (or checked) in parallel.",
+backup_workers_option = workers_option(
+    f"Files transferred in parallel (`backup check`: files read at once, {DEFAULT_START})."
 )
 dry_run_option = click.option(
     "--dry-run", is_flag=True, help="Show what would happen; change nothing."
@@ -29,7 +26,7 @@ break_lock_option = click.option(
 )
 
 
-def _stores(app: App, workers: int, objects: ObjectOptions | None = None) -> Any:
+def _stores(app: App, workers: int | None, objects: ObjectOptions | None = None) -> Any:
     from s32s.maps.runner import StoreFactory
 
     if objects is None:
@@ -56,7 +53,7 @@ def backup_group() -> None:
 @click.option(
     "--checksum", is_flag=True, help="Compare content with the last snapshot, not size and mtime."
 )
-@workers_option
+@backup_workers_option
 @dry_run_option
 @break_lock_option
 @object_options
@@ -67,7 +64,7 @@ def create_command(
     location: str,
     ignore_rules: tuple[str, ...],
     checksum: bool,
-    workers: int,
+    workers: int | None,
     dry_run: bool,
     break_lock: bool,
     **kwargs: Any,
@@ -180,7 +177,7 @@ def list_command(app: App, location: str) -> None:
     metavar="N|all",
     help="Allow up to N deletions (or all). Default: refuse deleting more than half the destination.",
 )
-@workers_option
+@backup_workers_option
 @dry_run_option
 @object_options
 @pass_app
@@ -194,7 +191,7 @@ def restore_command(
     yes: bool,
     checksum: bool,
     max_delete: str | None,
-    workers: int,
+    workers: int | None,
     dry_run: bool,
     **kwargs: Any,
 ) -> None:
@@ -357,7 +354,7 @@ def _show_prune_plan(app: App, plan: PrunePlan, *, dry_run: bool) -> None:
 @click.argument("snapshot", required=False, metavar="[SNAPSHOT|latest]")
 @click.option("--all", "all_snapshots", is_flag=True, help="Check every snapshot.")
 @click.option("--read-data", is_flag=True, help="Also download every file and hash it.")
-@workers_option
+@backup_workers_option
 @pass_app
 def check_command(
     app: App,
@@ -365,7 +362,7 @@ def check_command(
     snapshot: str | None,
     all_snapshots: bool,
     read_data: bool,
-    workers: int,
+    workers: int | None,
 ) -> None:
     """Prove snapshots whole: every file of the manifest present with its size and ETag.
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, ignore_option, pass_app
+from s32s.cli.app import App, ignore_option, pass_app, workers_option
 from s32s.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -17,13 +17,7 @@ SHOWN = 50  # paths listed per kind before "… and N more"
 
 def check_options(function: Any) -> Any:
     """--checksum and --workers, shared by every check command."""
-    function = click.option(
-        "--workers",
-        type=click.IntRange(1, 256),
-        default=16,
-        show_default=True,
-        help="Files hashed in parallel.",
-    )(function)
+    function = workers_option("Files hashed in parallel.", adaptive=False)(function)
     return click.option(
         "--checksum",
         is_flag=True,
@@ -78,7 +72,7 @@ def check_command(
     destination: str,
     ignore_rules: tuple[str, ...],
     checksum: bool,
-    workers: int,
+    workers: int | None,
 ) -> None:
     """Compare SOURCE and DESTINATION (folders or s3://bucket/prefix) as a sync would.
 
@@ -95,7 +89,12 @@ def check_command(
 
 
 def check_maps(
-    app: App, mode: str, names: tuple[str, ...], maps: str | None, checksum: bool, workers: int
+    app: App,
+    mode: str,
+    names: tuple[str, ...],
+    maps: str | None,
+    checksum: bool,
+    workers: int | None,
 ) -> None:
     """`master check` / `slave check`: each selected map's two sides compared."""
     from s32s.aws.clients import aws_errors

@@ -21,23 +21,14 @@ from s32s.cli.app import App, pass_app
 from s32s.errors import ConfigError
 
 SMB_PASSWORD_ENV = "S32S_SMB_PASSWORD"
-VERIFY_MODES = ["POINT_IN_TIME_CONSISTENT", "ONLY_FILES_TRANSFERRED", "NONE"]
-OVERWRITE_MODES = ["ALWAYS", "NEVER"]
-PRESERVE_DELETED = ["PRESERVE", "REMOVE"]
-TRANSFER_MODES = ["CHANGED", "ALL"]
-LOG_LEVELS = ["OFF", "BASIC", "TRANSFER"]
-SMB_VERSIONS = ["AUTOMATIC", "SMB3", "SMB2", "SMB2_0", "SMB1"]
-NFS_VERSIONS = ["AUTOMATIC", "NFS3", "NFS4_0", "NFS4_1", "NFS4_2"]
-STORAGE_CLASSES = [
-    "STANDARD",
-    "STANDARD_IA",
-    "ONEZONE_IA",
-    "INTELLIGENT_TIERING",
-    "GLACIER",
-    "GLACIER_INSTANT_RETRIEVAL",
-    "DEEP_ARCHIVE",
-    "OUTPOSTS",
-]
+
+
+def model_choice(shape: str) -> click.Choice:
+    """The values of `shape` in botocore's DataSync model, as a case-insensitive choice."""
+    from s32s.datasync.api import model_values
+
+    return click.Choice(model_values(shape), case_sensitive=False)
+
 
 # AWS CLI spelling -> the s32s command it runs
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -404,7 +395,7 @@ def tag_option(function: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--version",
     "smb_version",
-    type=click.Choice(SMB_VERSIONS, case_sensitive=False),
+    type=model_choice("SmbVersion"),
     help="SMB protocol version [default: AUTOMATIC].",
 )
 @click.option("--mount-options", help="AWS CLI spelling of --version: Version=SMB3.")
@@ -463,7 +454,7 @@ def location_smb(
 @click.option(
     "--version",
     "nfs_version",
-    type=click.Choice(NFS_VERSIONS, case_sensitive=False),
+    type=model_choice("NfsVersion"),
     help="NFS version [default: AUTOMATIC].",
 )
 @click.option("--mount-options", help="AWS CLI spelling of --version: Version=NFS4_1.")
@@ -521,7 +512,7 @@ def location_nfs(
     "--storage-class",
     "--s3-storage-class",
     "storage_class",
-    type=click.Choice(STORAGE_CLASSES, case_sensitive=False),
+    type=model_choice("S3StorageClass"),
     help="Storage class of the objects DataSync writes [default: STANDARD].",
 )
 @click.option("--role-arn", help="IAM role DataSync assumes to reach the bucket.")
@@ -648,22 +639,22 @@ def task_settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--verify-mode",
-            type=click.Choice(VERIFY_MODES, case_sensitive=False),
+            type=model_choice("VerifyMode"),
             help="What DataSync checks after copying.",
         ),
         click.option(
             "--overwrite-mode",
-            type=click.Choice(OVERWRITE_MODES, case_sensitive=False),
+            type=model_choice("OverwriteMode"),
             help="Overwrite changed files at the destination.",
         ),
         click.option(
             "--preserve-deleted-files",
-            type=click.Choice(PRESERVE_DELETED, case_sensitive=False),
+            type=model_choice("PreserveDeletedFiles"),
             help="Keep (PRESERVE) or delete (REMOVE) destination files gone from the source.",
         ),
         click.option(
             "--transfer-mode",
-            type=click.Choice(TRANSFER_MODES, case_sensitive=False),
+            type=model_choice("TransferMode"),
             help="Copy only changed data (CHANGED) or everything (ALL).",
         ),
         click.option(
@@ -673,7 +664,7 @@ def task_settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--log-level",
-            type=click.Choice(LOG_LEVELS, case_sensitive=False),
+            type=model_choice("LogLevel"),
             help="What DataSync logs to the log group.",
         ),
         click.option(

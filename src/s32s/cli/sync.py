@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, ignore_option, pass_app
+from s32s.cli.app import App, ignore_option, pass_app, workers_option
 from s32s.cli.check import check_options
 from s32s.cli.objectoptions import object_options, parse_object_options
 from s32s.errors import ExitCode, S32SError
@@ -44,13 +44,7 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Do not ask before deleting (needed without a terminal).",
         ),
-        click.option(
-            "--workers",
-            type=click.IntRange(1, 256),
-            default=None,
-            help="Files transferred in parallel (one shared connection pool). "
-            "Default: adapts to the link, from 16 up to 128.",
-        ),
+        workers_option("Files transferred in parallel (one shared connection pool)."),
         click.option(
             "--checksum",
             is_flag=True,
@@ -388,7 +382,7 @@ def push_command(app: App, names: tuple[str, ...], maps: str | None, **kwargs: A
 @check_options
 @pass_app
 def master_check_command(
-    app: App, names: tuple[str, ...], maps: str | None, checksum: bool, workers: int
+    app: App, names: tuple[str, ...], maps: str | None, checksum: bool, workers: int | None
 ) -> None:
     """Compare each map's local folder with its S3 path (all maps when no NAME is given).
 
@@ -481,7 +475,7 @@ def pull_command(
 @check_options
 @pass_app
 def slave_check_command(
-    app: App, names: tuple[str, ...], maps: str | None, checksum: bool, workers: int
+    app: App, names: tuple[str, ...], maps: str | None, checksum: bool, workers: int | None
 ) -> None:
     """Compare each map's S3 path with its local folder (all maps when no NAME is given).
 

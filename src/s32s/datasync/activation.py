@@ -23,8 +23,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from s32s.datasync.polling import Clock
 from s32s.errors import S32SError
+from s32s.polling import Clock
 
 log = logging.getLogger(__name__)
 

@@ -8,17 +8,19 @@ ask for). Values users type are checked here before anything is sent: ARNs
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from s32s.aws.clients import error_code, error_message
 from s32s.datasync.arns import Arn, bucket_arn, check_arn, check_region
-from s32s.datasync.polling import Clock, PollTimeout, poll
 from s32s.datasync.schedule import validate_schedule
 from s32s.errors import AwsError, ConfigError, ExitCode, S32SError
+from s32s.polling import Clock, PollTimeout, poll, retry
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +43,17 @@ class WaitTimeout(S32SError):
 # requests ---------------------------------------------------------------------
 def call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
     """`client.<operation>(**params)` with DataSync/IAM errors as `AwsError`."""
+    with _as_aws_errors(client, operation):
+        result: dict[str, Any] = getattr(client, operation)(**params)
+    return result
+
+
+@contextlib.contextmanager
+def _as_aws_errors(client: Any, operation: str) -> Iterator[None]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        result: dict[str, Any] = getattr(client, operation)(**params)
-        return result
+        yield
     except ClientError as exc:
         raise client_error(exc, _api_name(client, operation), client) from exc
     except BotoCoreError as exc:
@@ -53,14 +61,6 @@ def call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
 
         translated = translate_error(exc)
         raise (translated or AwsError(str(exc))) from exc
-
-
-def error_code(exc: Any) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
-def error_message(exc: Any) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")).strip()
 
 
 def client_error(exc: Exception, api_name: str, client: Any) -> AwsError:
@@ -112,15 +112,10 @@ def _api_name(client: Any, operation: str) -> str:
 
 
 def paged(client: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
-    """Every item of a paginated List* call."""
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = call(client, operation, **params, **({"NextToken": token} if token else {}))
-        items.extend(page.get(key, []))
-        token = page.get("NextToken")
-        if not token:
-            return items
+    """Every item of a paginated List* call (botocore's paginator follows the NextTokens)."""
+    with _as_aws_errors(client, operation):
+        pages = client.get_paginator(operation).paginate(**params)
+        return [item for page in pages for item in page.get(key, [])]
 
 
 def region_of(client: Any) -> str:
@@ -175,10 +170,35 @@ def wait_agent_online(
 ) -> dict[str, Any]:
     """Poll DescribeAgent until the agent is ONLINE; `WaitTimeout` after `timeout` seconds."""
     checked(client, agent_arn, "agent", what="agent ARN")
+    return _wait_for_status(
+        lambda: call(client, "describe_agent", AgentArn=agent_arn),
+        {"ONLINE"},
+        lambda status: WaitTimeout(
+            f"Agent {agent_arn} is still {status} after {timeout:g} seconds.",
+            "Check that the agent VM is running and can reach AWS on port 443, then run `s32s datasync agent wait` again.",
+        ),
+        timeout=timeout,
+        interval=interval,
+        clock=clock,
+        on_update=on_update,
+    )
+
+
+def _wait_for_status(
+    describe: Callable[[], dict[str, Any]],
+    statuses: Collection[str],
+    still: Callable[[str], WaitTimeout],
+    *,
+    timeout: float | None,
+    interval: float,
+    clock: Clock | None,
+    on_update: Callable[[dict[str, Any]], None] | None,
+) -> dict[str, Any]:
+    """Poll `describe` until its Status is one of `statuses`; `still(status)` is raised at the timeout."""
     try:
         return poll(
-            lambda: call(client, "describe_agent", AgentArn=agent_arn),
-            lambda agent: agent.get("Status") == "ONLINE",
+            describe,
+            lambda answer: answer.get("Status") in statuses,
             interval=interval,
             timeout=timeout,
             clock=clock,
@@ -186,10 +206,7 @@ def wait_agent_online(
         )
     except PollTimeout as exc:
         status = exc.last.get("Status", "unknown") if isinstance(exc.last, dict) else "unknown"
-        raise WaitTimeout(
-            f"Agent {agent_arn} is still {status} after {timeout:g} seconds.",
-            "Check that the agent VM is running and can reach AWS on port 443, then run `s32s datasync agent wait` again.",
-        ) from None
+        raise still(status) from None
 
 
 # locations --------------------------------------------------------------------
@@ -351,20 +368,25 @@ def create_location_s3(
     """CreateLocationS3; with `role_propagation` > 0 (a role just made), retry while
     DataSync cannot assume the role yet, up to that many seconds."""
     check_arn(spec.role_arn, "role", what="--role-arn")
-    clock = clock or Clock()
-    deadline = clock.now() + role_propagation
-    while True:
-        try:
-            return str(
-                call(client, "create_location_s3", **spec.request(region_of(client)))["LocationArn"]
-            )
-        except AwsError as exc:
-            cause = exc.__cause__
-            retryable = error_code(cause) == "InvalidRequestException" and _role_not_ready(cause)
-            if not retryable or clock.now() + interval > deadline:
-                raise
+
+    def create() -> str:
+        request = spec.request(region_of(client))
+        return str(call(client, "create_location_s3", **request)["LocationArn"])
+
+    def role_not_ready(exc: Exception) -> bool:
+        cause = exc.__cause__
+        waiting = (
+            isinstance(exc, AwsError)
+            and error_code(cause) == "InvalidRequestException"
+            and _role_not_ready(cause)
+        )
+        if waiting:
             log.info("DataSync cannot use the new role yet; retrying in %gs", interval)
-            clock.sleep(interval)
+        return waiting
+
+    return retry(
+        create, passing=role_not_ready, interval=interval, timeout=role_propagation, clock=clock
+    )
 
 
 def _role_not_ready(exc: Any) -> bool:
@@ -438,11 +460,22 @@ OPTION_KEYS = {
 
 
 @lru_cache(maxsize=1)
-def option_choices() -> dict[str, list[str]]:
-    """The allowed values of each enum option, from the DataSync API model."""
+def _service_model() -> Any:
     import botocore.session
 
-    shape = botocore.session.get_session().get_service_model("datasync").shape_for("Options")
+    return botocore.session.get_session().get_service_model("datasync")
+
+
+def model_values(shape: str) -> list[str]:
+    """The values DataSync allows for `shape` (`VerifyMode`, `SmbVersion`, `S3StorageClass`…),
+    from botocore's model of the API, so they follow the installed botocore."""
+    return list(_service_model().shape_for(shape).enum)
+
+
+@lru_cache(maxsize=1)
+def option_choices() -> dict[str, list[str]]:
+    """The allowed values of each enum task option, from the DataSync API model."""
+    shape = _service_model().shape_for("Options")
     return {
         name: list(member.enum)
         for name, member in shape.members.items()
@@ -648,21 +681,18 @@ def wait_execution(
 ) -> dict[str, Any]:
     """Poll DescribeTaskExecution until SUCCESS or ERROR; `on_update` gets each answer."""
     checked(client, execution_arn, "execution", what="task execution ARN")
-    try:
-        return poll(
-            lambda: call(client, "describe_task_execution", TaskExecutionArn=execution_arn),
-            lambda execution: execution.get("Status") in TERMINAL_STATUSES,
-            interval=interval,
-            timeout=timeout,
-            clock=clock,
-            on_update=on_update,
-        )
-    except PollTimeout as exc:
-        status = exc.last.get("Status", "unknown") if isinstance(exc.last, dict) else "unknown"
-        raise WaitTimeout(
+    return _wait_for_status(
+        lambda: call(client, "describe_task_execution", TaskExecutionArn=execution_arn),
+        TERMINAL_STATUSES,
+        lambda status: WaitTimeout(
             f"Execution {execution_arn} is still {status} after {timeout:g} seconds; it goes on running.",
             f"Follow it with `s32s datasync task execution {execution_arn}`.",
-        ) from None
+        ),
+        timeout=timeout,
+        interval=interval,
+        clock=clock,
+        on_update=on_update,
+    )
 
 
 def check_outcome(execution: Mapping[str, Any]) -> None:

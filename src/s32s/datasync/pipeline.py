@@ -28,9 +28,9 @@ from typing import Any
 
 from s32s.datasync import api, roles
 from s32s.datasync.arns import bucket_name, check_arn, check_region
-from s32s.datasync.polling import Clock
 from s32s.datasync.schedule import validate_schedule
 from s32s.errors import ConfigError, S32SError
+from s32s.polling import Clock
 from s32s.yamlfile import read_yaml
 
 SMB_PASSWORD_ENV = "S32S_SMB_PASSWORD"
@@ -176,11 +176,7 @@ class _Reader:
             "subdirectory": self.text(body, key, "subdirectory", required=True),
             "version": (self.text(body, key, "version") or "").upper() or None,
         }
-        allowed = (
-            ["AUTOMATIC", "SMB3", "SMB2", "SMB2_0", "SMB1"]
-            if kind == "smb"
-            else ["AUTOMATIC", "NFS3", "NFS4_0", "NFS4_1", "NFS4_2"]
-        )
+        allowed = api.model_values("SmbVersion" if kind == "smb" else "NfsVersion")
         if result["version"] and result["version"] not in allowed:
             raise self.fail(
                 f"{key}.version",
@@ -203,6 +199,13 @@ class _Reader:
             "role": self.text(body, key, "role"),
             "role_arn": self.text(body, key, "role_arn"),
         }
+        classes = api.model_values("S3StorageClass")
+        if result["storage_class"] and result["storage_class"] not in classes:
+            raise self.fail(
+                f"{key}.storage_class",
+                f"{result['storage_class']!r} is not a storage class.",
+                f"Use one of {', '.join(classes)}.",
+            )
         if bool(result["role"]) == bool(result["role_arn"]):
             raise self.fail(
                 key, "give exactly one of role (a role name, created if missing) and role_arn."

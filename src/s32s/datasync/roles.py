@@ -14,10 +14,11 @@ import json
 import re
 from typing import Any
 
-from s32s.datasync.api import call, error_code
+from s32s.aws.clients import error_code
+from s32s.datasync.api import call
 from s32s.datasync.arns import partition_for
-from s32s.datasync.polling import Clock, PollTimeout, poll
 from s32s.errors import AwsError, ConfigError
+from s32s.polling import Clock, PollTimeout, poll
 
 ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 POLICY_NAME = "s32s-datasync-bucket-access"

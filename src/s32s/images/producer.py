@@ -8,7 +8,7 @@ destination, the same images are uploaded as they are made.
 Rules a watcher can rely on:
 
 - A file only ever appears under its final name complete. Each image is
-  written to a hidden temporary name in the same folder (`.img_00007.jpg.<random>.tmp`)
+  written to a hidden temporary name in the same folder (`.img_00007.jpg.<pid>-<n>-<random>.s32s-tmp`)
   and renamed into place with `os.replace`, which is atomic on one file system.
 - Numbers are never reused by default: with `start=None` numbering continues
   after the highest `<prefix>NNNNN.jpg` already in the folder and under the
@@ -23,21 +23,18 @@ and the pause between images are injectable so tests run instantly.
 from __future__ import annotations
 
 import colorsys
-import contextlib
 import io
 import logging
-import os
 import re
-import secrets
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from s32s.atomicfile import probe_writable, write_atomically
+from s32s.aws.clients import error_code
 from s32s.errors import AwsError, ConfigError
 from s32s.paths import S3Url
 
@@ -49,7 +46,6 @@ DEFAULT_QUALITY = 85
 MIN_SIDE, MAX_SIDE = 32, 8192
 DIGITS = 5
 EXTENSION = ".jpg"
-TMP_SUFFIX = ".tmp"
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
 _FORBIDDEN_IN_PREFIX = set('/\\:*?"<>|')
 
@@ -196,53 +192,10 @@ def _caption(draw: Any, xy: tuple[int, int], text: str, font: Any) -> None:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that no reader ever sees a partial file under that name.
 
-    The bytes go to a hidden `.NAME.<random>.tmp` in the same folder (same file
-    system, so the rename is atomic), are flushed to disk, then renamed over
-    `path`. On any failure, Ctrl-C included, the temporary file is removed.
+    The image is flushed to disk before the rename (see `s32s.atomicfile`):
+    a watcher may pick it up and delete the source at once.
     """
-    tmp, handle = _create_temporary(path)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        _replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def temporary_name(final_name: str) -> str:
-    """A hidden name that no watcher pattern for `final_name` matches."""
-    return f".{final_name}.{secrets.token_hex(4)}{TMP_SUFFIX}"
-
-
-def _create_temporary(path: Path) -> tuple[Path, int]:
-    """Create a new temporary file next to `path`; its mode follows the umask like any new file.
-
-    (tempfile.mkstemp would make it 0600, and a share's readers could not open the image.)
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = path.with_name(temporary_name(path.name))
-        try:
-            return tmp, os.open(tmp, flags, 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name next to {path}")
-
-
-def _replace(source: Path, target: Path, attempts: int = 10) -> None:
-    """`os.replace`, retried briefly on Windows, where a reader holding the target blocks it."""
-    for attempt in range(attempts):
-        try:
-            os.replace(source, target)
-            return
-        except PermissionError:
-            if sys.platform != "win32" or attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
+    write_atomically(path, data)
 
 
 def prepare_root(root: Path) -> Path:
@@ -259,11 +212,8 @@ def prepare_root(root: Path) -> Path:
             f"Cannot create the folder {root}: {exc.strerror or exc}.",
             "Check the path and its parent folders' permissions.",
         ) from None
-    # os.access is unreliable with Windows ACLs and network shares: try for real.
     try:
-        probe, handle = _create_temporary(root / ".s32s-probe")
-        os.close(handle)
-        probe.unlink()
+        probe_writable(root)
     except OSError as exc:
         raise ConfigError(
             f"Cannot write in {root}: {exc.strerror or exc}.",
@@ -279,7 +229,7 @@ def _check_bucket(client: Any, bucket: str) -> None:
     try:
         client.head_bucket(Bucket=bucket)
     except botocore.exceptions.ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = error_code(exc)
         if code in ("404", "NoSuchBucket"):
             raise AwsError(
                 f"The bucket {bucket!r} does not exist at this endpoint.",

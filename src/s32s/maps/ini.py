@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import configparser
 import os
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from s32s.atomicfile import write_atomically
 from s32s.errors import ConfigError
+from s32s.inifile import set_keys
 from s32s.notify.targets import Target, parse_targets
 from s32s.sync.bwlimit import RateSchedule, parse_bwlimit
 
@@ -211,25 +212,8 @@ def render_config(config: Config) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_private_text(path: Path, text: str, *, mode: int | None = None) -> None:
-    """Write `text` atomically (temporary file, then rename), optionally with a POSIX mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.s32s-tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    descriptor = os.open(temporary, flags, mode if mode is not None else 0o666)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        if mode is not None and os.name == "posix":
-            os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def save_config(config: Config, path: Path) -> None:
-    write_private_text(path, render_config(config))
+    write_atomically(path, render_config(config))
 
 
 _SETTABLE = {
@@ -256,39 +240,12 @@ def set_value(path: Path, section: str, key: str, value: str | bool) -> Config:
     if (section, key) not in _SETTABLE:
         raise ValueError(f"[{section}] {key} cannot be set")
     load_config(path)  # refuse to edit a file that is invalid already
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
-    targets = {key: value}
-    if isinstance(value, bool):
-        targets = {key: "True" if value else "False"}
-        if key in _INVERSE_SPELLING:
-            targets[_INVERSE_SPELLING[key]] = "False" if value else "True"
-    current_section = None
-    replaced = False
-    section_end: int | None = None
-    for index, line in enumerate(lines):
-        header = re.match(r"^\s*\[([^\]]+)\]", line)
-        if header:
-            if current_section == section:
-                section_end = index
-            current_section = header.group(1).strip()
-            continue
-        match = re.match(r"^(\s*)([^=:;#\s]+)(\s*[=:]\s*)", line)
-        if current_section == section and match and match.group(2) in targets:
-            lines[index] = (
-                f"{match.group(1)}{match.group(2)}{match.group(3)}{targets[match.group(2)]}"
-            )
-            replaced = True
-    if not replaced:
-        new_line = f"{key} = {targets[key]}"
-        if current_section == section:
-            lines.append(new_line)
-        elif section_end is not None:
-            lines.insert(section_end, new_line)
-        else:
-            lines += ["", f"[{section}]", new_line]
-    write_private_text(path, "\n".join(lines) + "\n")
+    text = path.read_text(encoding="utf-8-sig")
+    targets = {key: value} if isinstance(value, str) else {key: "True" if value else "False"}
+    if isinstance(value, bool) and key in _INVERSE_SPELLING:
+        targets[_INVERSE_SPELLING[key]] = "False" if value else "True"
+    text, found = set_keys(text, section, targets, add_missing=False)
+    if not found:
+        text, _ = set_keys(text, section, {key: targets[key]})
+    write_atomically(path, text)
     return load_config(path)
-
-
-def with_mode(config: Config, mode: str) -> Config:
-    return replace(config, is_master=(mode == "master"))

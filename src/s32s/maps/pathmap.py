@@ -238,7 +238,7 @@ def _local_map_files(path: Path) -> list[tuple[str, str]]:
 
 
 def _s3_map_files(url: S3Url, factory: Any) -> list[tuple[str, str]]:
-    from s32s.aws.clients import aws_errors
+    from s32s.aws.clients import aws_errors, error_code
 
     s3 = factory.s3()
     with aws_errors(bucket=url.bucket, endpoint=factory.endpoint_url):
@@ -262,10 +262,7 @@ def _s3_map_files(url: S3Url, factory: Any) -> list[tuple[str, str]]:
             try:
                 body = s3.get_object(Bucket=url.bucket, Key=key)["Body"].read()
             except Exception as exc:
-                if getattr(exc, "response", {}).get("Error", {}).get("Code") in (
-                    "NoSuchKey",
-                    "404",
-                ):
+                if error_code(exc) in ("NoSuchKey", "404"):
                     raise MapError(f"Map file {source} does not exist.") from None
                 raise
             try:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from s32s.aws.clients import describe_error
+from s32s.aws.clients import describe_error, error_code
 from s32s.errors import AwsError, ConfigError
 from s32s.notify.message import Incoming, read_message
 from s32s.notify.send import client_for
@@ -122,7 +122,7 @@ def open_queue(text: str, factory: ClientFactory) -> tuple[Any, str]:
     try:
         url: str = client.get_queue_url(QueueName=target.queue_name)["QueueUrl"]
     except Exception as exc:
-        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        code = error_code(exc)
         if code in _MISSING_QUEUE:
             raise ConfigError(
                 f"The SQS queue {target.queue_name!r} does not exist in this account and region.",
@@ -145,7 +145,6 @@ PullMaps = Callable[[Sequence[str]], Mapping[str, bool]]
 class _Held:
     """A received message and what it asks for."""
 
-    message_id: str
     receipt: str
     incoming: Incoming
     maps: tuple[str, ...] = ()
@@ -272,7 +271,6 @@ class QueueWatcher:
         """Read, pull once per triggered map, delete what was done (see the module docstring)."""
         held = [
             _Held(
-                message["MessageId"],
                 message["ReceiptHandle"],
                 read_message(message.get("Body", "")),
             )

@@ -52,6 +52,7 @@ ARCHIVE_BYTES = 1 * GiB
 MAX_ARCHIVE_BYTES = 5 * GiB  # one PUT; the auto-extract limit (100 GB) is far above
 AUTO_EXTRACT = {"snowball-auto-extract": "true"}
 ARCHIVE_FOLDER = ".s32s-snowball"
+ARCHIVES_AT_ONCE = 8  # archives uploaded in parallel, each a large PUT
 TAR_BLOCK = 512
 
 
@@ -190,10 +191,11 @@ def run_archives(
     report: Report,
     reporter: Reporter | None = None,
     *,
-    workers: int | None = 4,
+    workers: int | None = None,
     stop: threading.Event | None = None,
 ) -> None:
-    """Upload the archives (several at once); every member succeeds or fails with its archive."""
+    """Upload the archives (up to ARCHIVES_AT_ONCE, fewer with small `workers`);
+    every member succeeds or fails with its archive."""
     from s32s.sync.execute import describe_failure
 
     reporter = reporter or NullReporter()
@@ -220,7 +222,8 @@ def run_archives(
         for action in archive.actions:
             reporter.finished(action, None)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(workers or 8, 8))) as pool:
+    at_once = min(workers or ARCHIVES_AT_ONCE, ARCHIVES_AT_ONCE)
+    with ThreadPoolExecutor(max_workers=at_once) as pool:
         list(pool.map(one, archives))
 
 

@@ -1,20 +1,20 @@
 """Unlock a device, wait for it, fetch its keys, describe it, configure the client.
 
 Unlocking is a long-running job on the device: start it, then poll
-`describe-device` until `UnlockStatus.State` is UNLOCKED. The clock and the
-sleep are passed in, so tests run the loop instantly.
+`describe-device` until `UnlockStatus.State` is UNLOCKED (`s32s.polling.poll`:
+tests pass a fake clock, so the loop runs instantly).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from s32s.errors import ExternalToolError
+from s32s.polling import Clock, PollTimeout, poll
 from s32s.snowball.client import CLIENT_NAME, ClientAuth, SnowballClient
 from s32s.snowball.folder import DeviceKeys, SnowballFolder, write_keys
 
@@ -26,8 +26,6 @@ LOCKED = "LOCKED"
 DEFAULT_TIMEOUT = 1200.0
 DEFAULT_POLL_INTERVAL = 10.0
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], None]
 StateCallback = Callable[[str], None]
 
 
@@ -103,8 +101,7 @@ def wait_until_unlocked(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
-    clock: Clock = time.monotonic,
-    sleep: Sleep = time.sleep,
+    clock: Clock | None = None,
     on_state: StateCallback | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Poll describe-device until UNLOCKED; return the last description and the poll count.
@@ -112,36 +109,38 @@ def wait_until_unlocked(
     Fails when the device falls back to LOCKED after UNLOCKING (the unlock was
     refused), and when `timeout` seconds pass, naming the state it was stuck in.
     """
-    deadline = clock() + timeout
-    polls = 0
-    previous: str | None = None
-    seen_unlocking = False
-    while True:
-        description = client.describe_device(auth)
-        polls += 1
+    states: list[str] = []
+
+    def look(description: dict[str, Any]) -> None:
         state = unlock_state(description)
-        if state != previous:
+        if not states or state != states[-1]:
             log.info("device state: %s", state)
             if on_state is not None:
                 on_state(state)
-            previous = state
-        if state == UNLOCKED:
-            return description, polls
-        if state == UNLOCKING:
-            seen_unlocking = True
-        elif state == LOCKED and seen_unlocking:
+        if state == LOCKED and UNLOCKING in states:
             raise ExternalToolError(
                 f"The device at {auth.description} went back to LOCKED while unlocking.",
                 "Check that the manifest and unlock_key in sbe_config.yaml belong to this "
                 "device's job, then run unlock again.",
             )
-        if clock() >= deadline:
-            raise ExternalToolError(
-                f"The device at {auth.description} is still {state} after {timeout:g} s.",
-                "Look at the device's screen; run `s32s snowball status` to check on it, or "
-                "try again with a longer --timeout.",
-            )
-        sleep(max(0.0, min(poll_interval, deadline - clock())))
+        states.append(state)
+
+    try:
+        description = poll(
+            lambda: client.describe_device(auth),
+            lambda description: unlock_state(description) == UNLOCKED,
+            interval=poll_interval,
+            timeout=timeout,
+            clock=clock,
+            on_update=look,
+        )
+    except PollTimeout as exc:
+        raise ExternalToolError(
+            f"The device at {auth.description} is still {unlock_state(exc.last)} after {timeout:g} s.",
+            "Look at the device's screen; run `s32s snowball status` to check on it, or "
+            "try again with a longer --timeout.",
+        ) from None
+    return description, len(states)
 
 
 def fetch_keys(client: SnowballClient, auth: ClientAuth) -> tuple[DeviceKeys, int]:
@@ -164,8 +163,7 @@ def unlock_device(
     auth: ClientAuth | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
-    clock: Clock = time.monotonic,
-    sleep: Sleep = time.sleep,
+    clock: Clock | None = None,
     on_state: StateCallback | None = None,
 ) -> UnlockResult:
     """Unlock the device (unless it already is), wait for it, write keys.yaml."""
@@ -185,7 +183,6 @@ def unlock_device(
             timeout=timeout,
             poll_interval=poll_interval,
             clock=clock,
-            sleep=sleep,
             on_state=on_state,
         )
     keys, count = fetch_keys(client, auth)

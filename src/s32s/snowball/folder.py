@@ -120,7 +120,7 @@ def write_keys(folder: Path, keys: DeviceKeys) -> Path:
     """Write keys.yaml (the `sbe_*.py` format) with mode 0600."""
     import yaml
 
-    from s32s.maps.ini import write_private_text
+    from s32s.atomicfile import write_atomically
 
     target = folder / KEYS_NAME
     text = yaml.safe_dump(
@@ -128,7 +128,7 @@ def write_keys(folder: Path, keys: DeviceKeys) -> Path:
         default_flow_style=False,
         sort_keys=False,
     )
-    write_private_text(target, text, mode=0o600)
+    write_atomically(target, text, private=True)
     return target
 
 

@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from s32s.atomicfile import write_atomically
 from s32s.errors import ConfigError
+from s32s.inifile import set_keys
 from s32s.snowball.folder import DeviceKeys
 
 SNOW_REGION = "snow"
-_HEADER = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*(?:[;#].*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*=")
 _VALID_NAME = re.compile(r"^[A-Za-z0-9_.@+\-]+$")
 
 
@@ -50,44 +50,6 @@ def check_profile_name(name: str) -> str:
     return name
 
 
-def _normalize(header: str) -> str:
-    return " ".join(header.split())
-
-
-def upsert_section(text: str, header: str, values: dict[str, str]) -> str:
-    """`text` (an INI file) with `values` set in section `[header]`, all else unchanged."""
-    lines = text.splitlines()
-    start = next(
-        (
-            i
-            for i, line in enumerate(lines)
-            if (m := _HEADER.match(line)) and _normalize(m.group(1)) == _normalize(header)
-        ),
-        None,
-    )
-    if start is None:
-        block = [f"[{header}]", *(f"{key} = {value}" for key, value in values.items())]
-        while lines and not lines[-1].strip():
-            lines.pop()
-        if lines:
-            lines.append("")
-        return "\n".join([*lines, *block]) + "\n"
-    end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
-    body = lines[start + 1 : end]
-    pending = dict(values)
-    for index, line in enumerate(body):
-        match = _KEY.match(line)
-        if match and match.group(1) in pending:
-            key = match.group(1)
-            body[index] = f"{key} = {pending.pop(key)}"
-    # New keys go after the section's last non-blank line.
-    last = len(body)
-    while last > 0 and not body[last - 1].strip():
-        last -= 1
-    body[last:last] = [f"{key} = {value}" for key, value in pending.items()]
-    return "\n".join([*lines[: start + 1], *body, *lines[end:]]) + "\n"
-
-
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
@@ -108,13 +70,11 @@ def write_profile(
     config_file: Path | None = None,
 ) -> ProfileResult:
     """Write profile `name` (region snow, output json) into the AWS shared files."""
-    from s32s.maps.ini import write_private_text
-
     check_profile_name(name)
     default_credentials, default_config = aws_files()
     credentials_file = credentials_file or default_credentials
     config_file = config_file or default_config
-    credentials = upsert_section(
+    credentials, _ = set_keys(
         _read(credentials_file),
         name,
         {"aws_access_key_id": keys.access_key_id, "aws_secret_access_key": keys.secret_access_key},
@@ -123,7 +83,7 @@ def write_profile(
     if endpoint_url:
         settings["endpoint_url"] = endpoint_url
     config_header = name if name == "default" else f"profile {name}"
-    config = upsert_section(_read(config_file), config_header, settings)
-    write_private_text(credentials_file, credentials, mode=0o600)
-    write_private_text(config_file, config, mode=0o600)
+    config, _ = set_keys(_read(config_file), config_header, settings)
+    write_atomically(credentials_file, credentials, private=True)
+    write_atomically(config_file, config, private=True)
     return ProfileResult(name, credentials_file, config_file, endpoint_url)

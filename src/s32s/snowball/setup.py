@@ -8,8 +8,6 @@ from typing import Any
 
 from s32s.errors import S32SError
 
-STEPS = ("unlock", "profile", "configure")
-
 
 @dataclass(frozen=True)
 class Step:

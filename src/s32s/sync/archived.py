@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from s32s.aws.clients import error_code
 from s32s.sync.entries import Entry
 
 ARCHIVED_ERROR_CODES = frozenset({"InvalidObjectState", "ObjectNotInActiveTierError"})
@@ -45,9 +46,9 @@ def is_archived_reason(reason: str | None) -> bool:
 
 def archived_object(exc: BaseException, entry: Entry) -> ArchivedObject | None:
     """The archived object `exc` says `entry` is, or None for any other error."""
-    error = getattr(exc, "response", {}).get("Error", {})
-    if str(error.get("Code", "")) not in ARCHIVED_ERROR_CODES:
+    if error_code(exc) not in ARCHIVED_ERROR_CODES:
         return None
+    error = getattr(exc, "response", {}).get("Error", {})  # InvalidObjectState names the class
     storage_class = str(error.get("StorageClass") or entry.storage_class or "archive tier")
     tier = error.get("AccessTier")
     if tier:
@@ -70,8 +71,7 @@ def request_restore(client: Any, bucket: str, key: str, archived: ArchivedObject
     try:
         client.restore_object(Bucket=bucket, Key=key, RestoreRequest=request)
     except Exception as exc:
-        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-        if code == "RestoreAlreadyInProgress":
+        if error_code(exc) == "RestoreAlreadyInProgress":
             return "restore already in progress: run again once it is done"
         from s32s.aws.clients import describe_client_error
 

@@ -106,21 +106,21 @@ def is_transient(exc: BaseException) -> bool:
 
 def is_throttling(exc: BaseException) -> bool:
     """The endpoint asked for fewer requests (SlowDown, 503, 429)."""
-    from s32s.aws.clients import THROTTLING_CODES
+    from s32s.aws.clients import THROTTLING_CODES, error_code
 
     response = getattr(exc, "response", None) or {}
-    code = str(response.get("Error", {}).get("Code", ""))
+    code = error_code(exc)
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return code in THROTTLING_CODES or code in ("503", "429") or status in (429, 503)
 
 
 def describe_failure(exc: BaseException) -> str:
-    from s32s.aws.clients import describe_client_error
+    from s32s.aws.clients import describe_client_error, error_code
 
     if isinstance(exc, UnsafeKeyError):
         return str(exc)
     if getattr(exc, "response", None):
-        code = str(exc.response.get("Error", {}).get("Code", ""))  # type: ignore[attr-defined]
+        code = error_code(exc)
         if code in ("PreconditionFailed", "412"):
             return "the object was replaced during the run; it will be copied on the next run"
         return describe_client_error(exc)  # type: ignore[arg-type]

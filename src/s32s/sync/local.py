@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import re
 import shutil
@@ -13,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from s32s.atomicfile import TEMP_SUFFIX, atomic_writer, replace_file
 from s32s.sync.entries import Entry
 from s32s.sync.parts import PartialDownload
 from s32s.sync.store import Opened, ProgressCallback
 
 CHUNK = 1024 * 1024
 
-TEMP_SUFFIX = ".s32s-tmp"
 PARTIAL_SUFFIX = f".partial{TEMP_SUFFIX}"  # a download kept to be resumed
 PARTIAL_RECORD_SUFFIX = f".partial-state{TEMP_SUFFIX}"
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -86,7 +85,6 @@ class LocalStore:
         self.skipped: list[tuple[str, str]] = []
         self.partials: list[Path] = []  # kept downloads found by the last listing
         self._checked_parents: set[Path] = set()
-        self._temp_numbers = itertools.count()  # next() on a count is atomic: no lock needed
 
     def __str__(self) -> str:
         return str(self.root)
@@ -184,33 +182,21 @@ class LocalStore:
         target = self.path_of(key)
         self._ensure_parent(target)
         replacing = self._existing_file(target)
-        temporary = target.with_name(
-            f".{target.name}.{os.getpid()}-{next(self._temp_numbers)}{TEMP_SUFFIX}"
-        )
-        handle = open(temporary, "wb")  # noqa: SIM115 - closed below
-        try:
-            yield handle
-            if replacing:
-                handle.flush()
-                os.fsync(handle.fileno())
-            handle.close()
-            self._put_in_place(key, temporary, mtime_ns, replacing=replacing)
-        except BaseException:
-            handle.close()
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-            raise
 
-    def _put_in_place(
+        def before_rename(temporary: Path) -> None:
+            self._prepare_replacement(key, temporary, mtime_ns, replacing=replacing)
+
+        with atomic_writer(target, durable=replacing, before_rename=before_rename) as handle:
+            yield handle
+
+    def _prepare_replacement(
         self, key: str, temporary: Path, mtime_ns: int | None, *, replacing: bool
     ) -> None:
-        """Give a whole temporary file its mtime and rename it over `key` (backing up the old one)."""
-        target = self.path_of(key)
+        """Give a whole temporary file its mtime and back up the file it replaces."""
         if mtime_ns is not None:
             os.utime(temporary, ns=(mtime_ns, mtime_ns))
         if self.backup_dir is not None and replacing:
-            self._backup(key, target)
-        os.replace(temporary, target)
+            self._backup(key, self.path_of(key))
 
     def partial_download(self, key: str) -> PartialDownload:
         """The temporary file (and its record) a large download of `key` is written to in parts.
@@ -230,7 +216,8 @@ class LocalStore:
     def commit_partial(self, key: str, partial: PartialDownload, mtime_ns: int | None) -> None:
         """Rename a whole partial download into place (its parts are already on disk)."""
         replacing = self._existing_file(self.path_of(key))
-        self._put_in_place(key, partial.data_path, mtime_ns, replacing=replacing)
+        self._prepare_replacement(key, partial.data_path, mtime_ns, replacing=replacing)
+        replace_file(partial.data_path, self.path_of(key))
         partial.discard()
 
     def clean_leftovers(self) -> int:

@@ -37,12 +37,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s32s.atomicfile import write_atomically
 from s32s.sync.state import location_id, state_dir
 from s32s.sync.store import ProgressCallback
 
 MiB = 1024 * 1024
 MAX_PARTS = 10_000
 RECORD_VERSION = 1
+PARTS_IN_FLIGHT = 16  # the part pool's width: parts of large files sent or fetched at once
 
 
 class Interrupted(BaseException):
@@ -197,12 +199,11 @@ def run_parts(
 def part_pool(workers: int | None) -> ThreadPoolExecutor:
     """The pool that sends and fetches the parts of large files, shared by a run's files.
 
-    Up to 16 parts in flight: enough to fill a long link with one large file,
-    few enough that parts never starve the pool of whole small files.
+    Up to PARTS_IN_FLIGHT parts: enough to fill a long link with one large
+    file, few enough that parts never starve the pool of whole small files.
     """
-    return ThreadPoolExecutor(
-        max_workers=max(4, min(workers or 16, 16)), thread_name_prefix="s32s-part"
-    )
+    width = max(4, min(workers or PARTS_IN_FLIGHT, PARTS_IN_FLIGHT))
+    return ThreadPoolExecutor(max_workers=width, thread_name_prefix="s32s-part")
 
 
 def pool_width(pool: Executor | None) -> int:
@@ -244,13 +245,7 @@ class UploadRecord:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Replace `path` with `data` in one rename, so a crash leaves the old record or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, separators=(",", ":"))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(data, separators=(",", ":")))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

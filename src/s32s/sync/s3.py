@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
+from s32s.aws.clients import error_code
 from s32s.errors import ConfigError
 from s32s.paths import S3Url
 from s32s.sync.archived import ARCHIVED_ERROR_CODES
@@ -103,11 +104,6 @@ def check_part_settings() -> None:
     preferred_part_size()
 
 
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
 def _keeps_upload(exc: BaseException) -> bool:
     """Whether an upload that failed with `exc` is worth keeping for the next run to continue.
 
@@ -121,7 +117,7 @@ def _keeps_upload(exc: BaseException) -> bool:
         return True
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     return (
-        status >= 500 or status in (408, 429) or _error_code(exc) in ("SlowDown", "RequestTimeout")
+        status >= 500 or status in (408, 429) or error_code(exc) in ("SlowDown", "RequestTimeout")
     )
 
 
@@ -175,7 +171,6 @@ class S3Store:
         self.cache = cache if cache is not None else MetadataCache(None)
         self.part_pool = part_pool
         self.uploads = uploads  # None: interrupted multipart uploads are aborted, not resumed
-        self.list_requests = 0
         self.skipped: list[tuple[str, str]] = []
         self._prefix = url.key_prefix()
 
@@ -211,16 +206,9 @@ class S3Store:
         """
         from s32s.aws.listing import list_objects
 
-        self.list_requests = 0
-        counted = threading.Lock()
-
-        def count_page() -> None:
-            with counted:
-                self.list_requests += 1
-
         empty: dict[str, dict[str, Any]] = {}
         folders: set[str] = set()
-        for item in list_objects(self.client, self.url.bucket, self._prefix, on_page=count_page):
+        for item in list_objects(self.client, self.url.bucket, self._prefix):
             key = item["Key"]
             if empty:
                 folders.update(p for p in parent_dirs(key) if p in empty)
@@ -388,7 +376,7 @@ class S3Store:
         try:
             listed = self._list_parts(object_key, record.upload_id)
         except Exception as exc:
-            if _error_code(exc) not in ("NoSuchUpload", "404", "NoSuchKey"):
+            if error_code(exc) not in ("NoSuchUpload", "404", "NoSuchKey"):
                 raise
             log.debug("the unfinished upload of %s is gone: starting over", path)
             self.uploads.forget(self.url.bucket, object_key)
@@ -814,9 +802,9 @@ class S3Store:
         except BaseException as exc:
             if on_bytes:
                 on_bytes(-counted[0])
-            if _error_code(exc) in ("PreconditionFailed", "412"):
+            if error_code(exc) in ("PreconditionFailed", "412"):
                 partial.discard()  # another version now: nothing kept is of use
-            elif _error_code(exc) in ARCHIVED_ERROR_CODES:
+            elif error_code(exc) in ARCHIVED_ERROR_CODES:
                 partial.discard()  # nothing came: the run reports it 'archived, restore first'
             raise
         assert partial.record is not None

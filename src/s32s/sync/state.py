@@ -17,6 +17,8 @@ import os
 import threading
 from pathlib import Path
 
+from s32s.atomicfile import write_atomically
+
 NO_MTIME = -(2**62)  # recorded for objects whose metadata holds no mtime
 
 
@@ -109,7 +111,4 @@ class MetadataCache:
                 document["folder_markers"] = self._folder_markers
             text = json.dumps(document, separators=(",", ":"))
             self._dirty = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, self.path)
+        write_atomically(self.path, text)

@@ -304,23 +304,25 @@ def create_job(
     patience: float = 90.0,
 ) -> str:
     """CreateJob; the job id. A just-made role may not be usable yet: retried meanwhile."""
-    from s32s.datasync.api import call, error_code
-    from s32s.datasync.polling import Clock
+    from s32s.aws.clients import error_code, error_message
+    from s32s.datasync.api import call
+    from s32s.polling import retry
 
-    clock = clock or Clock()
-    deadline = clock.now() + (patience if role_is_new else 0.0)
-    while True:
-        try:
-            return str(call(s3control, "create_job", **request)["JobId"])
-        except AwsError as exc:
-            cause = exc.__cause__
-            message = str(getattr(cause, "response", {}).get("Error", {}).get("Message", ""))
-            not_ready = error_code(cause) in ("InvalidRequest", "AccessDenied") and bool(
-                _ROLE_NOT_READY.search(message)
-            )
-            if not (not_ready and clock.now() + 5 <= deadline):
-                raise
-            clock.sleep(5)
+    def role_not_ready(exc: Exception) -> bool:
+        cause = exc.__cause__
+        return (
+            isinstance(exc, AwsError)
+            and error_code(cause) in ("InvalidRequest", "AccessDenied")
+            and bool(_ROLE_NOT_READY.search(error_message(cause)))
+        )
+
+    return retry(
+        lambda: str(call(s3control, "create_job", **request)["JobId"]),
+        passing=role_not_ready,
+        interval=5,
+        timeout=patience if role_is_new else 0.0,
+        clock=clock,
+    )
 
 
 @dataclass(frozen=True)
@@ -368,7 +370,7 @@ def wait_for_job(
     clock: Any = None,
 ) -> JobProgress:
     """Follow DescribeJob until the job is Complete, Failed or Cancelled."""
-    from s32s.datasync.polling import PollTimeout, poll
+    from s32s.polling import PollTimeout, poll
 
     try:
         return poll(

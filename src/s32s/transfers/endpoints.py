@@ -59,7 +59,6 @@ class RotatingClient:
         self._lock = threading.Lock()
         self._cycle = itertools.cycle(list(clients))
         self.meta = next(iter(clients.values())).meta
-        self.failovers = 0
 
     @property
     def exceptions(self) -> Any:
@@ -85,7 +84,6 @@ class RotatingClient:
     def mark_down(self, url: str) -> None:
         with self._lock:
             self._down_until[url] = self._clock() + self.cool_down
-            self.failovers += 1
 
     def call(self, operation: str, **kwargs: Any) -> Any:
         tried: set[str] = set()

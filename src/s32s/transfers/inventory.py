@@ -307,7 +307,6 @@ class InventoryStore(S3Store):
         return f"{self.url} (inventory)"
 
     def list(self) -> Iterator[Entry]:
-        self.list_requests = 0
         prefix = self.url.key_prefix()
         for row in iter_rows(self.report_client, self.manifest, prefix):
             item = {"Key": row.key, "Size": row.size, "ETag": row.etag or ""}

@@ -31,6 +31,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from s32s.atomicfile import probe_writable, write_atomically
+from s32s.aws.clients import error_code
 from s32s.errors import AwsError, ConfigError, S32SError
 
 if TYPE_CHECKING:
@@ -213,11 +215,6 @@ class TransferLog:
 
     # views ------------------------------------------------------------------
     @property
-    def moved_count(self) -> int:
-        with self._lock:
-            return len(self._moved)
-
-    @property
     def failed_objects(self) -> dict[str, str]:
         with self._lock:
             return dict(self._failed)
@@ -306,7 +303,10 @@ class LogWriter:
         interval: float = DEFAULT_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
         background: bool = True,
+        pause: Callable[[threading.Event, float], bool] | None = None,
     ) -> None:
+        """`pause(stop, seconds)` is how the background thread waits between
+        catch-ups (True: stop); tests pass one that waits for their signal."""
         if directory is None and s3 is None:
             raise ConfigError(
                 "The transfer log has nowhere to go.",
@@ -326,6 +326,7 @@ class LogWriter:
         self._background = background
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pause = pause or (lambda stop, seconds: stop.wait(seconds))
         self.writes = 0
         self.uploads = 0
 
@@ -388,7 +389,7 @@ class LogWriter:
 
     # internals --------------------------------------------------------------
     def _catch_up(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._pause(self._stop, self.interval):
             if self._dirty:
                 with self._write_lock:
                     self._write_locked(final=False)
@@ -421,9 +422,7 @@ class LogWriter:
     def _prepare_directory(directory: Path) -> None:
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            probe = directory / f".{LOG_PREFIX}probe.s32s-tmp"
-            probe.write_text("", encoding="utf-8")
-            probe.unlink()
+            probe_writable(directory)
         except OSError as exc:
             raise ConfigError(
                 f"Cannot write transfer logs in {directory}: {exc.strerror or exc}.",
@@ -432,10 +431,8 @@ class LogWriter:
 
     @staticmethod
     def _write_local(path: Path, text: str) -> None:
-        from s32s.maps.ini import write_private_text
-
         try:
-            write_private_text(path, text)
+            write_atomically(path, text)
         except OSError as exc:
             raise ConfigError(
                 f"Cannot write the transfer log {path}: {exc.strerror or exc}.",
@@ -559,8 +556,7 @@ class S3LogSource:
 
 def _is_missing(exc: AwsError) -> bool:
     cause = exc.__cause__
-    code = str(getattr(cause, "response", {}).get("Error", {}).get("Code", ""))
-    return code in ("NoSuchKey", "404")
+    return error_code(cause) in ("NoSuchKey", "404")
 
 
 @dataclass(frozen=True)
