@@ -42,7 +42,7 @@ class AwsOptions:
     session_token: str | None = None
     verify_tls: bool | str | None = None  # None: verify, except on Snowball endpoints
     max_pool_connections: int = DEFAULT_POOL
-    max_attempts: int = 8
+    max_attempts: int = 8  # tries of one request in all, the first included (botocore retries)
     retry_mode: str = "adaptive"
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
@@ -155,7 +155,10 @@ class ClientFactory:
 
         options = self.options
         settings: dict[str, Any] = {
-            "retries": {"max_attempts": options.max_attempts, "mode": options.retry_mode},
+            "retries": {
+                "total_max_attempts": max(1, options.max_attempts),
+                "mode": options.retry_mode,
+            },
             "max_pool_connections": options.max_pool_connections,
             "connect_timeout": options.connect_timeout,
             "read_timeout": options.read_timeout,

@@ -41,6 +41,7 @@ from s32s.sync.parts import (
     run_parts,
     slice_md5,
 )
+from s32s.sync.retry import GuardedBody
 from s32s.sync.state import MetadataCache
 from s32s.sync.store import Opened, ProgressCallback
 
@@ -736,7 +737,7 @@ class S3Store:
         mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
         self.cache.record(entry.key, etag, entry.size, mtime_ns)
-        return Opened(response["Body"], mtime_ns, etag, response.get("ContentType"))
+        return Opened(GuardedBody(response["Body"]), mtime_ns, etag, response.get("ContentType"))
 
     def reads_in_parts(self, entry: Entry) -> bool:
         """Whether `entry` is downloaded as parallel ranged GETs (large, with a listed ETag)."""
@@ -781,7 +782,7 @@ class S3Store:
                 **self._get_arguments(entry.key, entry.etag),
                 Range=f"bytes={start}-{start + length - 1}",
             )
-            body = response["Body"]
+            body = GuardedBody(response["Body"])
             try:
                 _check_same_version(response, entry.etag)
                 partial.set_mtime(recorded_mtime(response))
