@@ -731,14 +731,21 @@ class S3Store:
         """A streaming body, the recorded mtime, the ETag and Content-Type of the object being read.
 
         `IfMatch` pins the version listed: an object replaced since the listing
-        fails with PreconditionFailed instead of mixing two versions. The
+        fails with PreconditionFailed instead of mixing two versions (the
+        answer's ETag is checked too, for servers that ignore `IfMatch`). The
         metadata the GET returned is remembered, so the next run needs no HEAD.
         """
         response = self.client.get_object(**self._get_arguments(entry.key, entry.etag))
+        body = GuardedBody(response["Body"])
+        try:
+            _check_same_version(response, entry.etag)
+        except BaseException:
+            body.close()
+            raise
         mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
         self.cache.record(entry.key, etag, entry.size, mtime_ns)
-        return Opened(GuardedBody(response["Body"]), mtime_ns, etag, response.get("ContentType"))
+        return Opened(body, mtime_ns, etag, response.get("ContentType"))
 
     def reads_in_parts(self, entry: Entry) -> bool:
         """Whether `entry` is downloaded as parallel ranged GETs (large, with a listed ETag)."""
@@ -859,6 +866,12 @@ def part_checksum_arguments(client: Any) -> dict[str, str]:
 
 def completed_part(answer: dict[str, Any]) -> CompletedPart:
     """What CompleteMultipartUpload needs of a part, from UploadPart's or ListParts' answer."""
+    if not answer.get("ETag"):
+        raise OSError(
+            "the S3 server answered without the part's ETag, so the multipart upload cannot be"
+            " completed (some servers do not implement UploadPartCopy: objects over 5 GiB"
+            " cannot be copied within such a server)"
+        )
     part = {"ETag": str(answer["ETag"])}
     part.update({key: str(answer[key]) for key in PART_CHECKSUM_KEYS if answer.get(key)})
     return part
