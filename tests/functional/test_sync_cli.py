@@ -14,19 +14,15 @@ from typing import Any
 import pytest
 
 from tests.helpers import run_executable
+from tests.s3servers import BOTH_SERVERS
 
 BUCKET = "cli-bkt"
 
 
-# Indirect: the `setup` fixture starts this server (moto's when not parametrised).
-BOTH_SERVERS = pytest.mark.parametrize("setup", ["moto", "rclone"], indirect=True)
-
-
 @pytest.fixture
-def setup(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+def setup(server: Any, tmp_path: Path) -> dict[str, Any]:
     import boto3
 
-    server = request.getfixturevalue(f"{getattr(request, 'param', 'moto')}_server")
     s3_http = boto3.client("s3", region_name="us-east-1", endpoint_url=server.url)
     s3_http.create_bucket(Bucket=BUCKET)
     master, slave = tmp_path / "master", tmp_path / "slave"
