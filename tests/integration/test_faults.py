@@ -19,14 +19,14 @@ from s32s.sync.local import LocalStore
 from tests.faultproxy import FaultProxy
 
 
-def run(factory: ClientFactory, source_dest: str, folder: Path) -> Any:
+def run(factory: ClientFactory, source_dest: str, folder: Path, attempts: int = 4) -> Any:
+    """push or pull between `folder` and s3://faulty/data; `attempts`: the engine's tries."""
     with StoreFactory(factory, 4) as stores:
         remote = stores.s3(S3Url("faulty", "data"))
         local = LocalStore(folder)
         source, dest = (local, remote) if source_dest == "push" else (remote, local)
-        job = SyncJob(
-            source_dest, source, dest, execute_options=ExecuteOptions(workers=4, backoff_base=0.01)
-        )
+        options = ExecuteOptions(workers=4, attempts=attempts, backoff_base=0.01)
+        job = SyncJob(source_dest, source, dest, execute_options=options)
         return execute(prepare(job), NullReporter())
 
 
@@ -84,13 +84,20 @@ def layered_run(
             retry_mode="standard",
         )
     )
-    with StoreFactory(factory, 4) as stores:
-        remote = stores.s3(S3Url("faulty", "data"))
-        local = LocalStore(folder)
-        source, dest = (local, remote) if source_dest == "push" else (remote, local)
-        options = ExecuteOptions(workers=4, attempts=engine_attempts, backoff_base=0.01)
-        job = SyncJob(source_dest, source, dest, execute_options=options)
-        return execute(prepare(job), NullReporter())
+    return run(factory, source_dest, folder, engine_attempts)
+
+
+def faulty_bucket(
+    server: Any, tmp_path: Path, count: int, big: int = 0
+) -> tuple[ClientFactory, dict[str, bytes], Path]:
+    """The bucket (a direct client), a master folder of `count` small files (and one of `big`
+    bytes), and an empty slave folder."""
+    direct = ClientFactory(AwsOptions(endpoint_url=server.url, region="us-east-1"))
+    direct.s3().create_bucket(Bucket="faulty")
+    expected = write_tree(tmp_path / "master", count, big)
+    slave = tmp_path / "slave"
+    slave.mkdir()
+    return direct, expected, slave
 
 
 def write_tree(master: Path, count: int, big: int = 0) -> dict[str, bytes]:
@@ -119,13 +126,8 @@ def test_the_engine_alone_retries_a_body_cut_while_it_streams(
     moto_server: Any, tmp_path: Path, small_parts: None
 ) -> None:
     """botocore tries each request once: every cut GET body is retried by the engine alone."""
-    direct = ClientFactory(AwsOptions(endpoint_url=moto_server.url, region="us-east-1"))
-    direct.s3().create_bucket(Bucket="faulty")
-    expected = write_tree(tmp_path / "master", 12, big=4 * 5 * MiB + 1000)
-    pushed = run(direct, "push", tmp_path / "master")
-    assert pushed.failed == {}
-    slave = tmp_path / "slave"
-    slave.mkdir()
+    direct, expected, slave = faulty_bucket(moto_server, tmp_path, 12, big=4 * 5 * MiB + 1000)
+    assert run(direct, "push", tmp_path / "master").failed == {}
     with FaultProxy(
         moto_server.url, slowdown_every=0, drop_every=0, cut_every=3, only=object_gets
     ) as proxy:
@@ -150,11 +152,7 @@ def test_botocore_alone_retries_throttling_and_dropped_connections(
     moto_server: Any, tmp_path: Path, small_parts: None
 ) -> None:
     """The engine tries each file once: SlowDown answers and dropped connections are botocore's."""
-    direct = ClientFactory(AwsOptions(endpoint_url=moto_server.url, region="us-east-1"))
-    direct.s3().create_bucket(Bucket="faulty")
-    expected = write_tree(tmp_path / "master", 6, big=3 * 5 * MiB + 1000)
-    slave = tmp_path / "slave"
-    slave.mkdir()
+    _, expected, slave = faulty_bucket(moto_server, tmp_path, 6, big=3 * 5 * MiB + 1000)
     with FaultProxy(moto_server.url, slowdown_every=4, drop_every=5, cut_every=0) as proxy:
         pushed = layered_run(
             proxy, "push", tmp_path / "master", botocore_attempts=8, engine_attempts=1
@@ -174,9 +172,7 @@ def test_a_request_botocore_gave_up_on_is_not_sent_again_by_the_engine(
     moto_server: Any, tmp_path: Path
 ) -> None:
     """A PUT throttled on its only botocore attempt fails its file; the engine adds no tries."""
-    direct = ClientFactory(AwsOptions(endpoint_url=moto_server.url, region="us-east-1"))
-    direct.s3().create_bucket(Bucket="faulty")
-    write_tree(tmp_path / "master", 8)
+    faulty_bucket(moto_server, tmp_path, 8)
     with FaultProxy(
         moto_server.url,
         slowdown_every=2,
