@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,9 @@ from s32s.sync.events import NullReporter
 from s32s.sync.execute import ExecuteOptions
 from s32s.sync.job import SyncJob, execute, prepare
 from s32s.sync.local import LocalStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+from tests.helpers import make_certificate  # the tests' self-signed certificate
 
 MiB = 1024 * 1024
 SETTINGS = ("when_required", "when_supported")
@@ -91,47 +93,9 @@ def measure(url: str, trees: dict[str, Path], work: Path, repeat: int) -> Figure
     return results
 
 
-def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate and key for 127.0.0.1, valid for a day."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def start_tls_moto(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     """moto's server over HTTPS on a free loopback port."""
-    cert, key = self_signed_certificate(folder)
+    cert, key = make_certificate(folder)
     port = MotoEndpoint().port
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     process = subprocess.Popen(
