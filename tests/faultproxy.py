@@ -6,7 +6,7 @@ decided by a counter, so runs are repeatable (0 turns a kind of fault off).
 `delay` holds every answer back that many seconds, as a long link does (a PUT
 before its body is read); with `serial` requests are answered one at a time,
 a slow endpoint. `only(method, path)` limits the faults to the requests it
-accepts (the others are still counted). `faulted` records each fault:
+accepts (and the counter to them). `faulted` records each fault:
 (method, path with query, Range header, kind). `in_flight` counts the requests being handled,
 `most_in_flight` the most at once, and `requests` records what was answered:
 (method, path with query, Range header, status).
@@ -74,12 +74,12 @@ class FaultProxy:
         self.server.server_close()
 
     def _next_fault(self, method: str, path: str, range_header: str | None) -> str | None:
+        if self.only is not None and not self.only(method, path):
+            return None
         with self._lock:
             self.counter += 1
             number = self.counter
             fault = None
-            if self.only is not None and not self.only(method, path):
-                return None
             if _every(number, self.slowdown_every):
                 fault = "slowdown"
             elif _every(number, self.drop_every):

@@ -123,29 +123,47 @@ def small_parts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_the_engine_alone_retries_a_body_cut_while_it_streams(
-    moto_server: Any, tmp_path: Path, small_parts: None
+    moto_server: Any, tmp_path: Path
 ) -> None:
     """botocore tries each request once: every cut GET body is retried by the engine alone."""
-    direct, expected, slave = faulty_bucket(moto_server, tmp_path, 12, big=4 * 5 * MiB + 1000)
+    direct, expected, slave = faulty_bucket(moto_server, tmp_path, 12)
     assert run(direct, "push", tmp_path / "master").failed == {}
     with FaultProxy(
         moto_server.url, slowdown_every=0, drop_every=0, cut_every=3, only=object_gets
     ) as proxy:
-        # Without the engine's layer the cut files fail, and say why.
+        # Without the engine's layer the cut files fail (every third GET), and say why.
         alone = layered_run(proxy, "pull", slave, botocore_attempts=1, engine_attempts=1)
-        assert alone.failed and all("cut off" in reason for reason in alone.failed.values())
-        # With it they arrive, a large file resuming from the parts it has.
+        assert len(alone.failed) == 4
+        assert all("cut off" in reason for reason in alone.failed.values())
+        # With it they arrive, though one of their GETs is cut again.
         pulled = layered_run(proxy, "pull", slave, botocore_attempts=1, engine_attempts=4)
-        assert pulled.failed == {}
-        assert alone.copied + pulled.copied == len(expected)
-    assert proxy.faults["cut"] >= 4
+        assert pulled.failed == {} and pulled.copied == 4
+    assert proxy.faults["cut"] == 5
     assert {name: (slave / name).read_bytes() for name in expected} == expected
-    assert sorted(p.name for p in slave.iterdir()) == sorted(expected)
-    # Each range of the large file was fetched once more than it was cut: a part, not the file.
-    fetched = Counter(r for m, p, r, _ in proxy.requests if m == "GET" and p.endswith("big.bin"))
-    cut = Counter(r for m, p, r, _ in proxy.faulted if p.endswith("big.bin"))
-    assert cut and fetched == {r: cut[r] + 1 for r in fetched}
-    assert len(fetched) == 5
+    assert sorted(p.name for p in slave.iterdir()) == sorted(expected)  # no temporary files left
+
+
+def test_a_part_cut_while_it_streams_is_fetched_again_alone(
+    moto_server: Any, tmp_path: Path, small_parts: None
+) -> None:
+    """A large file's ranged GETs, every second one cut: each range is fetched again, not the file."""
+    direct, expected, slave = faulty_bucket(moto_server, tmp_path, 0, big=4 * 5 * MiB + 1000)
+    assert run(direct, "push", tmp_path / "master").failed == {}
+
+    def big_file_gets(method: str, path: str) -> bool:
+        return object_gets(method, path) and path.endswith("big.bin")
+
+    with FaultProxy(
+        moto_server.url, slowdown_every=0, drop_every=0, cut_every=2, only=big_file_gets
+    ) as proxy:
+        # Each try of the file fetches its missing ranges; half of them are cut: room for 6.
+        pulled = layered_run(proxy, "pull", slave, botocore_attempts=1, engine_attempts=6)
+    assert pulled.failed == {} and (slave / "big.bin").read_bytes() == expected["big.bin"]
+    fetched = Counter(r for m, p, r, _ in proxy.requests if big_file_gets(m, p))
+    cut = Counter(r for _, _, r, _ in proxy.faulted)
+    assert len(fetched) == 5 and sum(cut.values()) >= 2
+    assert fetched == {r: cut[r] + 1 for r in fetched}  # each range once more than it was cut
+    assert sorted(p.name for p in slave.iterdir()) == ["big.bin"]
 
 
 def test_botocore_alone_retries_throttling_and_dropped_connections(
