@@ -358,7 +358,7 @@ class S3Store:
     def _reusable_parts(
         self, path: str, object_key: str, size: int, mtime_ns: int | None, chunk: int
     ) -> tuple[str | None, dict[int, CompletedPart]]:
-        """(upload id, {part number: ETag}) of a recorded upload this file can continue.
+        """(upload id, {part number: its ETag and checksum}) of a recorded upload to continue.
 
         The record must match the file's size and mtime and the part size, the
         upload must still exist, and every part already uploaded must hold the
