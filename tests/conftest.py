@@ -118,6 +118,16 @@ def s3_server(request: pytest.FixtureRequest) -> MotoServer | RcloneServer:
 
 
 @pytest.fixture
+def server(request: pytest.FixtureRequest) -> MotoServer | RcloneServer:
+    """moto's server, or each server in turn for a test marked `tests.s3servers.BOTH_SERVERS`.
+
+    For files whose fixtures build on one server: only the tests marked run
+    on both, the others on moto's alone.
+    """
+    return request.getfixturevalue(f"{getattr(request, 'param', 'moto')}_server")
+
+
+@pytest.fixture
 def s3_client(s3_server: MotoServer | RcloneServer) -> object:
     """An S3 client talking HTTP to `s3_server`."""
     import boto3

@@ -5,7 +5,9 @@ without answering, or cuts a response body in half. Which requests fail is
 decided by a counter, so runs are repeatable (0 turns a kind of fault off).
 `delay` holds every answer back that many seconds, as a long link does (a PUT
 before its body is read); with `serial` requests are answered one at a time,
-a slow endpoint. `in_flight` counts the requests being handled,
+a slow endpoint. `only(method, path)` limits the faults to the requests it
+accepts (and the counter to them). `faulted` records each fault:
+(method, path with query, Range header, kind). `in_flight` counts the requests being handled,
 `most_in_flight` the most at once, and `requests` records what was answered:
 (method, path with query, Range header, status).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import http.client
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -34,6 +37,7 @@ class FaultProxy:
         cut_every: int = 6,
         delay: float = 0.0,
         serial: bool = False,
+        only: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.upstream = urlsplit(upstream)
         self.slowdown_every = slowdown_every
@@ -41,6 +45,8 @@ class FaultProxy:
         self.cut_every = cut_every
         self.delay = delay
         self.requests: list[tuple[str, str, str | None, int]] = []
+        self.faulted: list[tuple[str, str, str | None, str]] = []
+        self.only = only
         self.in_flight = 0
         self.most_in_flight = 0
         self.serial = serial
@@ -67,7 +73,9 @@ class FaultProxy:
         self.server.shutdown()
         self.server.server_close()
 
-    def _next_fault(self, method: str) -> str | None:
+    def _next_fault(self, method: str, path: str, range_header: str | None) -> str | None:
+        if self.only is not None and not self.only(method, path):
+            return None
         with self._lock:
             self.counter += 1
             number = self.counter
@@ -80,6 +88,7 @@ class FaultProxy:
                 fault = "cut"
             if fault:
                 self.faults[fault] += 1
+                self.faulted.append((method, path, range_header, fault))
             return fault
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -113,7 +122,7 @@ class FaultProxy:
                 if len(body) < length:  # the client went away mid-body
                     self.close_connection = True
                     return
-                fault = proxy._next_fault(self.command)
+                fault = proxy._next_fault(self.command, self.path, self.headers.get("Range"))
                 if fault == "drop":
                     self.close_connection = True
                     self.connection.close()
@@ -157,7 +166,7 @@ class FaultProxy:
                 self.end_headers()
                 if self.command == "HEAD":
                     return
-                if fault == "cut" and len(data) > 1 and response.status == 200:
+                if fault == "cut" and len(data) > 1 and response.status in (200, 206):
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
                     self.close_connection = True

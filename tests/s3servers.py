@@ -20,6 +20,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from s32s.motoendpoint import MotoEndpoint
 
 #: The credentials every test process uses (tests/conftest.py sets them in the environment).
@@ -107,3 +109,8 @@ class RcloneServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+# Runs a test on each server through the `server` fixture (conftest.py), which is
+# moto's server for the tests not marked.
+BOTH_SERVERS = pytest.mark.parametrize("server", ["moto", "rclone"], indirect=True)

@@ -252,6 +252,7 @@ def test_sse_c_multipart_upload_sends_the_key_on_every_part(
                 "Key": "p/big.bin",
                 "Metadata": ANY,
                 "ContentType": "application/octet-stream",
+                "ChecksumAlgorithm": "CRC32",  # an AWS client sends a CRC32 with each part
                 **READ_KEY,
             },
         )
@@ -319,6 +320,7 @@ def test_sse_c_copies_send_both_keys(monkeypatch: pytest.MonkeyPatch) -> None:
                 "Key": "b/big",
                 "Metadata": {},
                 "ContentType": "video/mp4",
+                "ChecksumAlgorithm": "CRC32",  # an AWS client sends a CRC32 with each part
                 **READ_KEY,
             },
         )

@@ -1,4 +1,7 @@
-"""master push, slave pull and sync as a user (or cron) runs them, against a moto server over HTTP."""
+"""master push, slave pull and sync as a user (or cron) runs them, against S3 servers over HTTP.
+
+Every test runs on moto's server; those marked `BOTH_SERVERS` on rclone's too.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,16 @@ from typing import Any
 import pytest
 
 from tests.helpers import run_executable
+from tests.s3servers import BOTH_SERVERS
 
 BUCKET = "cli-bkt"
 
 
 @pytest.fixture
-def setup(moto_server: Any, s3_http: Any, tmp_path: Path) -> dict[str, Any]:
+def setup(server: Any, tmp_path: Path) -> dict[str, Any]:
+    import boto3
+
+    s3_http = boto3.client("s3", region_name="us-east-1", endpoint_url=server.url)
     s3_http.create_bucket(Bucket=BUCKET)
     master, slave = tmp_path / "master", tmp_path / "slave"
     (master / "sub").mkdir(parents=True)
@@ -47,7 +54,7 @@ def setup(moto_server: Any, s3_http: Any, tmp_path: Path) -> dict[str, Any]:
         f"[SLAVE]\nmaps_s3_path = {BUCKET}/maps\n"
     )
     return {
-        "url": moto_server.url,
+        "url": server.url,
         "master": master,
         "slave": slave,
         "ini": ini,
@@ -65,6 +72,7 @@ def site_keys(setup: dict[str, Any]) -> list[str]:
     return [item["Key"] for item in listed.get("Contents", [])]
 
 
+@BOTH_SERVERS
 def test_push_pull_round_trip_with_json_report(cli, setup) -> None:
     pushed = cli(*base(setup), "--json", "master", "push", "site")
     assert pushed.exit_code == 0, pushed.output
@@ -92,6 +100,7 @@ def test_all_maps_in_name_order_and_file_list_needs_existing_folder(cli, setup) 
     ) == ["f0.txt", "sub/deep.txt"]
 
 
+@BOTH_SERVERS
 def test_deletes_need_confirmation_without_terminal(cli, setup) -> None:
     cli(*base(setup), "master", "push", "site")
     (setup["master"] / "f1.txt").unlink()
@@ -140,6 +149,7 @@ def test_dry_run_changes_nothing(cli, setup) -> None:
     assert "Contents" not in setup["s3"].list_objects_v2(Bucket=BUCKET, Prefix="site/")
 
 
+@BOTH_SERVERS
 def test_backup_dir_keeps_replaced_and_deleted_files(cli, setup) -> None:
     cli(*base(setup), "master", "push", "site")
     cli(*base(setup), "slave", "pull", "site")
@@ -155,6 +165,7 @@ def test_backup_dir_keeps_replaced_and_deleted_files(cli, setup) -> None:
     assert (setup["slave"] / "f2.txt").read_text() == "changed!"
 
 
+@BOTH_SERVERS
 def test_removed_folder_honours_sleep(cli, setup) -> None:
     cli(*base(setup), "master", "push", "site")
     cli(*base(setup), "slave", "pull", "site")
@@ -195,6 +206,7 @@ def test_dangerous_slave_folder(cli, setup) -> None:
     assert result.exit_code == 3 and "Refusing to use / as a slave folder" in result.stderr
 
 
+@BOTH_SERVERS
 def test_sync_command_local_and_s3(cli, setup, tmp_path: Path) -> None:
     url = f"s3://{BUCKET}/adhoc"
     up = cli(
@@ -274,3 +286,35 @@ def test_summary_table_hidden_by_skip_tranfer_detail(cli, setup) -> None:
     )
     hidden = cli(*base(setup), "master", "push", "site")
     assert hidden.exit_code == 0 and "Summary" not in hidden.stdout
+
+
+def test_push_pull_cycles_copy_nothing_once_in_sync(
+    cli, s3_server, s3_client, tmp_path: Path
+) -> None:
+    """push → pull → push → pull with nothing changed: only the first cycle copies (both servers)."""
+    s3_client.create_bucket(Bucket=BUCKET)
+    master, slave = tmp_path / "master", tmp_path / "slave"
+    files = {
+        "plain.txt": b"plain",
+        "empty.bin": b"",
+        "with space/é 日本 +%#?=.txt": b"odd name",
+        "parts.bin": os.urandom(9 * 1024 * 1024),  # over the 8 MiB threshold: in parts
+    }
+    for index, (name, data) in enumerate(files.items()):
+        path = master / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.utime(path, ns=(1_600_000_000_123_456_789 + index, 1_600_000_000_123_456_789 + index))
+    url = f"s3://{BUCKET}/cycle"
+    copied = []
+    for _ in range(2):
+        for source, dest in ((master, url), (url, slave)):
+            result = cli("--endpoint-url", s3_server.url, "--json", "sync", str(source), str(dest))
+            assert result.exit_code == 0, result.output
+            report = result.json["maps"][0]
+            assert report["failed"] == []
+            copied.append(report["copied"])
+    assert copied == [len(files), len(files), 0, 0]
+    for name, data in files.items():
+        assert (slave / name).read_bytes() == data
+        assert (slave / name).stat().st_mtime_ns == (master / name).stat().st_mtime_ns

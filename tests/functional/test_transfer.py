@@ -1,4 +1,7 @@
-"""`s32s transfer run` against a moto server over HTTP: buckets, endpoints, logs, resume."""
+"""`s32s transfer run` against S3 servers over HTTP: buckets, endpoints, logs, resume.
+
+Every test runs on moto's server; those marked `BOTH_SERVERS` on rclone's too.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import pytest
 from s32s.aws.clients import AwsOptions
 from s32s.errors import ConfigError
 from s32s.transfers.config import build_job, load_transfer_config
+from tests.s3servers import BOTH_SERVERS
 
 
 def dead_endpoint() -> str:
@@ -22,7 +26,10 @@ def dead_endpoint() -> str:
 
 
 @pytest.fixture
-def buckets(s3_http: Any, moto_server: Any) -> Any:
+def buckets(server: Any) -> Any:
+    import boto3
+
+    s3_http = boto3.client("s3", region_name="us-east-1", endpoint_url=server.url)
     for name in ("src-bkt", "dst-bkt", "log-bkt"):
         s3_http.create_bucket(Bucket=name)
     for index in range(20):
@@ -73,8 +80,9 @@ def keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
     )
 
 
-def test_transfer_copies_logs_and_resumes(cli, buckets, moto_server, tmp_path: Path) -> None:
-    config = write_config(tmp_path / "t.yaml", moto_server.url)
+@BOTH_SERVERS
+def test_transfer_copies_logs_and_resumes(cli, buckets, server, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "t.yaml", server.url)
     first = cli("--json", "transfer", "run", str(config))
     assert first.exit_code == 0, first.output
     assert first.json["maps"][0]["copied"] == 20 and first.json["status"] == "Completed"
@@ -98,12 +106,13 @@ def test_transfer_copies_logs_and_resumes(cli, buckets, moto_server, tmp_path: P
     assert buckets.get_object(Bucket="dst-bkt", Key="copy/obj05")["Body"].read() == b"changed"
 
 
+@BOTH_SERVERS
 def test_dead_endpoint_is_rested_and_objects_go_elsewhere(
-    cli, buckets, moto_server, tmp_path: Path
+    cli, buckets, server, tmp_path: Path
 ) -> None:
     dead = dead_endpoint()
     config = write_config(
-        tmp_path / "t.yaml", moto_server.url, dst={"endpoint_urls": [dead, moto_server.url]}
+        tmp_path / "t.yaml", server.url, dst={"endpoint_urls": [dead, server.url]}
     )
     result = cli("--json", "transfer", "run", str(config))
     assert result.exit_code == 0, result.output
@@ -111,12 +120,10 @@ def test_dead_endpoint_is_rested_and_objects_go_elsewhere(
     assert len(keys(buckets, "dst-bkt", "copy/")) == 20
 
 
-def test_all_endpoints_down_is_exit_2_naming_them(
-    cli, buckets, moto_server, tmp_path: Path
-) -> None:
+def test_all_endpoints_down_is_exit_2_naming_them(cli, buckets, server, tmp_path: Path) -> None:
     dead_one, dead_two = dead_endpoint(), dead_endpoint()
     config = write_config(
-        tmp_path / "t.yaml", moto_server.url, src={"endpoint_urls": [dead_one, dead_two]}
+        tmp_path / "t.yaml", server.url, src={"endpoint_urls": [dead_one, dead_two]}
     )
     result = cli("transfer", "run", str(config))
     assert result.exit_code == 2
@@ -124,11 +131,11 @@ def test_all_endpoints_down_is_exit_2_naming_them(
 
 
 def test_stream_copy_across_credentials_and_dry_run(
-    cli, buckets, moto_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli, buckets, server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = write_config(
         tmp_path / "t.yaml",
-        moto_server.url,
+        server.url,
         dst={"access_key": "${DST_KEY}", "secret_access_key": "${DST_SECRET}"},
     )
     missing = cli("transfer", "run", str(config))
@@ -145,12 +152,12 @@ def test_stream_copy_across_credentials_and_dry_run(
     assert result.exit_code == 0 and result.json["maps"][0]["copied"] == 20
 
 
-def test_object_deleted_between_listing_and_copy(buckets, moto_server, tmp_path: Path) -> None:
+def test_object_deleted_between_listing_and_copy(buckets, server, tmp_path: Path) -> None:
     from s32s.sync.events import NullReporter
     from s32s.sync.job import execute, prepare
     from s32s.transfers.config import TransferLogReporter, new_log
 
-    config = load_transfer_config(write_config(tmp_path / "t.yaml", moto_server.url))
+    config = load_transfer_config(write_config(tmp_path / "t.yaml", server.url))
     job = build_job(config, AwsOptions(), None)
     prepared = prepare(job)
     buckets.delete_object(Bucket="src-bkt", Key="data/obj03")
@@ -186,12 +193,12 @@ def test_bad_configs(cli, tmp_path: Path, overrides: dict[str, Any], fragment: s
     assert fragment in result.stderr and str(config) in result.stderr
 
 
-def test_malformed_yaml_and_missing_bucket(cli, buckets, moto_server, tmp_path: Path) -> None:
+def test_malformed_yaml_and_missing_bucket(cli, buckets, server, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("src: {bucket: [\n")
     result = cli("transfer", "run", str(bad))
     assert result.exit_code == 2 and "not valid YAML at line" in result.stderr
-    config = write_config(tmp_path / "t.yaml", moto_server.url, dst={"bucket": "no-such-bucket"})
+    config = write_config(tmp_path / "t.yaml", server.url, dst={"bucket": "no-such-bucket"})
     missing = cli("transfer", "run", str(config))
     assert missing.exit_code == 2 and "no-such-bucket" in missing.stderr
 
@@ -218,11 +225,11 @@ def test_plaintext_keys_readable_by_others_warn(tmp_path: Path) -> None:
     assert load_transfer_config(config).warnings == ()
 
 
-def test_unwritable_log_directory(cli, buckets, moto_server, tmp_path: Path) -> None:
+def test_unwritable_log_directory(cli, buckets, server, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     config = write_config(
-        tmp_path / "t.yaml", moto_server.url, log={"local_directory": str(blocker / "logs")}
+        tmp_path / "t.yaml", server.url, log={"local_directory": str(blocker / "logs")}
     )
     result = cli("transfer", "run", str(config))
     assert result.exit_code == 2
@@ -234,12 +241,13 @@ def test_missing_config_file(tmp_path: Path) -> None:
         load_transfer_config(tmp_path / "none.yaml")
 
 
+@BOTH_SERVERS
 def test_interrupted_transfer_logs_what_moved_and_resumes(
-    cli, buckets, moto_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli, buckets, server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from s32s.transfers.config import TransferLogReporter
 
-    config = write_config(tmp_path / "t.yaml", moto_server.url, workers=1)
+    config = write_config(tmp_path / "t.yaml", server.url, workers=1)
     real_finished = TransferLogReporter.finished
     calls = []
 

@@ -10,11 +10,15 @@ from typing import Any
 import pytest
 
 from tests.functional.test_transfer import keys, write_config
+from tests.s3servers import BOTH_SERVERS
 from tests.unit.test_inventory import inventory_row, write_report
 
 
 @pytest.fixture
-def source(s3_http: Any, moto_server: Any) -> Any:
+def source(server: Any) -> Any:
+    import boto3
+
+    s3_http = boto3.client("s3", region_name="us-east-1", endpoint_url=server.url)
     for name in ("src-bkt", "dst-bkt", "log-bkt"):
         s3_http.create_bucket(Bucket=name)
     for index in range(6):
@@ -22,14 +26,15 @@ def source(s3_http: Any, moto_server: Any) -> Any:
     return s3_http
 
 
-def test_inventory_is_the_source_listing(cli, source, moto_server, tmp_path: Path) -> None:
+@BOTH_SERVERS
+def test_inventory_is_the_source_listing(cli, source, server, tmp_path: Path) -> None:
     s3 = source
     listed = []
     for index in range(5):  # obj5 was written after the report: not seen
         head = s3.head_object(Bucket="src-bkt", Key=f"data/obj{index}")
         listed.append(inventory_row(f"data/obj{index}", index + 1, head["ETag"].strip('"')))
     url = write_report(s3, [listed[:2], listed[2:]])
-    config = write_config(tmp_path / "t.yaml", moto_server.url)
+    config = write_config(tmp_path / "t.yaml", server.url)
     result = cli("transfer", "run", str(config), "--from-inventory", url)
     assert result.exit_code == 0, result.output
     assert "inventory report" in result.stderr and "min ago" in result.stderr
@@ -39,9 +44,9 @@ def test_inventory_is_the_source_listing(cli, source, moto_server, tmp_path: Pat
     assert len(log["objects_moved"]) == 5 and log["status"] == "Completed"
 
 
-def test_inventory_of_another_bucket_is_refused(cli, source, moto_server, tmp_path: Path) -> None:
+def test_inventory_of_another_bucket_is_refused(cli, source, server, tmp_path: Path) -> None:
     url = write_report(source, [[inventory_row("data/obj0", 1, "e")]])
-    config = write_config(tmp_path / "t.yaml", moto_server.url, src={"bucket": "dst-bkt"})
+    config = write_config(tmp_path / "t.yaml", server.url, src={"bucket": "dst-bkt"})
     result = cli("transfer", "run", str(config), "--from-inventory", url)
     assert result.exit_code == 2
     assert "lists bucket 'src-bkt'" in result.stderr
@@ -49,9 +54,9 @@ def test_inventory_of_another_bucket_is_refused(cli, source, moto_server, tmp_pa
 
 
 def test_snowball_batch_transfer_logs_each_files_archive(
-    cli, source, moto_server, tmp_path: Path
+    cli, source, server, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path / "t.yaml", moto_server.url, dst={"region": "snow"})
+    config = write_config(tmp_path / "t.yaml", server.url, dst={"region": "snow"})
     result = cli("transfer", "run", str(config), "--snowball-batch")
     assert result.exit_code == 0, result.output
     tars = [key for key in keys(source, "dst-bkt") if key.endswith(".tar")]
@@ -61,8 +66,8 @@ def test_snowball_batch_transfer_logs_each_files_archive(
     assert len(log["objects_moved"]) == 6
 
 
-def test_snowball_batch_needs_a_snow_destination(cli, source, moto_server, tmp_path: Path) -> None:
-    config = write_config(tmp_path / "t.yaml", moto_server.url)
+def test_snowball_batch_needs_a_snow_destination(cli, source, server, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "t.yaml", server.url)
     result = cli("transfer", "run", str(config), "--snowball-batch")
     assert result.exit_code == 2 and "region: snow" in result.output
 

@@ -7,6 +7,7 @@ from s32s.aws.clients import (
     AwsOptions,
     ClientFactory,
     aws_errors,
+    checksum_setting,
     parse_timestamp,
     translate_error,
 )
@@ -24,6 +25,44 @@ def test_options_reach_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s3.meta.config.retries["mode"] == "adaptive"
     assert s3.meta.config.s3["addressing_style"] == "path"
     assert factory.s3() is s3  # cached
+
+
+def test_each_request_is_tried_max_attempts_times_in_all() -> None:
+    s3 = ClientFactory(AwsOptions(endpoint_url="http://127.0.0.1:9", max_attempts=5)).s3()
+    assert s3.meta.config.retries["total_max_attempts"] == 5
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        (None, "when_supported"),
+        ("https://s3.eu-west-3.amazonaws.com", "when_supported"),
+        ("https://bucket.s3.dualstack.us-east-1.amazonaws.com:443/", "when_supported"),
+        ("https://s3.cn-north-1.amazonaws.com.cn", "when_supported"),
+        ("http://s3.eu-west-3.amazonaws.com", "when_required"),  # no TLS
+        ("https://minio.example.com", "when_required"),
+        ("https://amazonaws.com.example.net", "when_required"),
+        ("http://127.0.0.1:9000", "when_required"),
+    ],
+)
+def test_checksums_by_endpoint(endpoint: str | None, expected: str) -> None:
+    assert checksum_setting(endpoint) == expected
+
+
+def test_checksum_settings_reach_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    on_aws = ClientFactory(AwsOptions(region="eu-west-3")).s3().meta.config
+    assert on_aws.request_checksum_calculation == "when_supported"
+    assert on_aws.response_checksum_validation == "when_supported"
+    elsewhere = ClientFactory(AwsOptions(endpoint_url="http://127.0.0.1:9")).s3().meta.config
+    assert elsewhere.request_checksum_calculation == "when_required"
+    assert elsewhere.response_checksum_validation == "when_required"
+    snow = ClientFactory(AwsOptions(region="snow", endpoint_url="https://s3.snow.amazonaws.com"))
+    assert snow.s3().meta.config.request_checksum_calculation == "when_required"
+    forced = ClientFactory(
+        AwsOptions(endpoint_url="http://127.0.0.1:9", checksums="when_supported")
+    )
+    assert forced.s3().meta.config.request_checksum_calculation == "when_supported"
 
 
 def test_endpoint_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,8 +3,8 @@
 Every command builds a `ClientFactory` from the global options
 (--profile, --region, --endpoint-url / AWS_ENDPOINT_URL) and asks it for
 clients. The factory sets the retry mode, sizes the connection pool to the
-worker count, turns off the optional CRC checksums that cost CPU on every
-request, and applies the Snowball Edge quirks (path-style addressing, a
+worker count, picks the checksum settings for the endpoint (`checksum_setting`),
+and applies the Snowball Edge quirks (path-style addressing, a
 self-signed certificate) when the region is `snow`.
 
 `aws_errors()` turns botocore's exceptions into one clear sentence each.
@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from s32s.errors import AwsError
 
@@ -42,10 +43,11 @@ class AwsOptions:
     session_token: str | None = None
     verify_tls: bool | str | None = None  # None: verify, except on Snowball endpoints
     max_pool_connections: int = DEFAULT_POOL
-    max_attempts: int = 8
+    max_attempts: int = 8  # tries of one request in all, the first included (botocore retries)
     retry_mode: str = "adaptive"
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    checksums: str | None = None  # "when_supported" / "when_required"; None: by endpoint
 
     @property
     def is_snow(self) -> bool:
@@ -116,7 +118,7 @@ class ClientFactory:
             service,
             endpoint_url=endpoint,
             region_name=self._region_for(session),
-            config=self._botocore_config(service, self._is_snow(session)),
+            config=self._botocore_config(service, self._is_snow(session), endpoint),
             verify=self._verify(self._is_snow(session)),
         )
         if service == "s3":
@@ -150,25 +152,52 @@ class ClientFactory:
             return self.options.verify_tls
         return False if snow else None
 
-    def _botocore_config(self, service: str, snow: bool) -> Any:
+    def _botocore_config(self, service: str, snow: bool, endpoint: str | None) -> Any:
         from botocore.config import Config
 
         options = self.options
+        checksums = options.checksums or checksum_setting(endpoint, snow=snow)
         settings: dict[str, Any] = {
-            "retries": {"max_attempts": options.max_attempts, "mode": options.retry_mode},
+            "retries": {
+                "total_max_attempts": max(1, options.max_attempts),
+                "mode": options.retry_mode,
+            },
             "max_pool_connections": options.max_pool_connections,
             "connect_timeout": options.connect_timeout,
             "read_timeout": options.read_timeout,
             "tcp_keepalive": True,
-            "request_checksum_calculation": "when_required",
-            "response_checksum_validation": "when_required",
+            "request_checksum_calculation": checksums,
+            "response_checksum_validation": checksums,
         }
-        if service == "s3" and (snow or self.endpoint_url):
+        if service == "s3" and (snow or endpoint):
             # Snowball Edge and most S3-compatible servers only speak path-style.
             settings["s3"] = {"addressing_style": "path"}
         if snow:
             settings["signature_version"] = "s3v4"
         return Config(**settings)
+
+
+AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
+
+
+def checksum_setting(endpoint_url: str | None, *, snow: bool = False) -> str:
+    """botocore's checksum setting for requests and responses to this endpoint.
+
+    AWS over HTTPS (no endpoint URL, or an `https://…amazonaws.com` one)
+    gets `when_supported`: a CRC32 sent with every upload and checked on
+    every whole download S3 answers with one. Any other endpoint (MinIO,
+    Ceph, rclone, Snowball Edge, a plain-HTTP URL) gets `when_required`:
+    servers differ in the checksums they know, and some answer a ranged GET
+    with the whole object's CRC32, which would fail every download in parts.
+    """
+    if snow:
+        return "when_required"
+    if not endpoint_url:
+        return "when_supported"
+    parts = urlsplit(endpoint_url)
+    host = (parts.hostname or "").lower()
+    on_aws = host.endswith(AWS_HOST_SUFFIXES) or host in ("amazonaws.com", "amazonaws.com.cn")
+    return "when_supported" if parts.scheme == "https" and on_aws else "when_required"
 
 
 THROTTLING_CODES = frozenset(

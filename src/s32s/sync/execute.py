@@ -1,7 +1,8 @@
 """Run a plan: copies on a bounded thread pool, then deletions, then folder removals.
 
-Each copy streams (memory does not grow with file size), is retried on
-transient errors with backoff, and fails alone: its error is recorded in the
+Each copy streams (memory does not grow with file size), is retried when
+its body broke or its file changed (sync/retry.py; botocore retries the
+requests themselves), and fails alone: its error is recorded in the
 Report and the others go on. Deletions run only when every copy succeeded.
 """
 
@@ -11,7 +12,6 @@ import contextlib
 import functools
 import logging
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,24 +27,11 @@ from s32s.sync.events import Report, Reporter
 from s32s.sync.local import FileChangedError, LocalStore, UnsafeKeyError
 from s32s.sync.parts import Interrupted
 from s32s.sync.plan import Action, Plan
+from s32s.sync.retry import ENGINE_ATTEMPTS, with_retries
 from s32s.sync.s3 import FolderMarkersUnsupported, S3Store
 from s32s.sync.store import Store
 
 log = logging.getLogger(__name__)
-TRANSIENT_CODES = {
-    "SlowDown",
-    "ServiceUnavailable",
-    "InternalError",
-    "RequestTimeout",
-    "RequestTimeTooSkewed",
-    "Throttling",
-    "ThrottlingException",
-    "500",
-    "502",
-    "503",
-    "504",
-}
-
 
 MAX_KEY_BYTES = 1024
 
@@ -66,7 +53,7 @@ def check_s3_key(key: str) -> None:
 @dataclass(frozen=True)
 class ExecuteOptions:
     workers: int | None = None  # None: concurrency adapts to the link (sync/concurrency.py)
-    attempts: int = 4
+    attempts: int = ENGINE_ATTEMPTS  # tries of a file whose body broke or which changed
     server_side_copy: bool = False  # S3 → S3 on one endpoint with the same credentials
     backoff_base: float = 0.2
     cleanup_uploads: bool = False  # drop unfinished uploads / partial downloads instead of resuming
@@ -74,44 +61,6 @@ class ExecuteOptions:
     bandwidth: BandwidthLimiter | None = field(default=None, compare=False)
     restore_archived_days: int | None = None  # ask S3 to restore archived sources
     skip_archived: bool = False  # archived sources alone do not make the run partial
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Errors worth another try: throttling, 5xx, timeouts, dropped connections."""
-    from s32s.aws.clients import error_code
-
-    code = error_code(exc)
-    if code in TRANSIENT_CODES:
-        return True
-    name = type(exc).__name__
-    transient_names = (
-        "ConnectionError",
-        "ConnectionClosedError",
-        "EndpointConnectionError",
-        "ReadTimeoutError",
-        "ConnectTimeoutError",
-        "IncompleteReadError",
-        "ResponseStreamingError",
-        "ProtocolError",
-        "IncompleteRead",
-        "ChunkedEncodingError",
-        "ConnectionResetError",
-        "BrokenPipeError",
-        "TimeoutError",
-    )
-    return name in transient_names or isinstance(
-        exc, ConnectionError | TimeoutError | FileChangedError
-    )
-
-
-def is_throttling(exc: BaseException) -> bool:
-    """The endpoint asked for fewer requests (SlowDown, 503, 429)."""
-    from s32s.aws.clients import THROTTLING_CODES, error_code
-
-    response = getattr(exc, "response", None) or {}
-    code = error_code(exc)
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return code in THROTTLING_CODES or code in ("503", "429") or status in (429, 503)
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -266,18 +215,15 @@ class Executor:
 
     # running ---------------------------------------------------------------
     def _with_retries(self, action: Action) -> None:
+        """Copy one file; botocore retries its requests, the engine a broken body or changed file."""
         assert action.source is not None
-        for attempt in range(1, self.options.attempts + 1):
-            try:
-                self._copy(action.source)
-                return
-            except Exception as exc:
-                if attempt == self.options.attempts or not is_transient(exc) or self.stop.is_set():
-                    raise
-                if is_throttling(exc):
-                    self.concurrency.throttled()
-                delay = self.options.backoff_base * (2 ** (attempt - 1))
-                time.sleep(delay * (0.5 + random.random()))
+        entry = action.source
+        with_retries(
+            lambda: self._copy(entry),
+            attempts=self.options.attempts,
+            backoff_base=self.options.backoff_base,
+            stop=self.stop,
+        )
 
     def _run_one(self, action: Action) -> str | ArchivedObject | None:
         if self.stop.is_set():

@@ -41,6 +41,7 @@ from s32s.sync.parts import (
     run_parts,
     slice_md5,
 )
+from s32s.sync.retry import GuardedBody
 from s32s.sync.state import MetadataCache
 from s32s.sync.store import Opened, ProgressCallback
 
@@ -356,8 +357,8 @@ class S3Store:
 
     def _reusable_parts(
         self, path: str, object_key: str, size: int, mtime_ns: int | None, chunk: int
-    ) -> tuple[str | None, dict[int, str]]:
-        """(upload id, {part number: ETag}) of a recorded upload this file can continue.
+    ) -> tuple[str | None, dict[int, CompletedPart]]:
+        """(upload id, {part number: its ETag and checksum}) of a recorded upload to continue.
 
         The record must match the file's size and mtime and the part size, the
         upload must still exist, and every part already uploaded must hold the
@@ -382,7 +383,7 @@ class S3Store:
             self.uploads.forget(self.url.bucket, object_key)
             return None, {}
         if self._parts_match(path, size, chunk, listed):
-            return record.upload_id, {int(p["PartNumber"]): str(p["ETag"]) for p in listed}
+            return record.upload_id, {int(p["PartNumber"]): completed_part(p) for p in listed}
         log.debug("an uploaded part of %s does not match the file: starting over", path)
         self._abort(object_key, record.upload_id)
         return None, {}
@@ -428,6 +429,7 @@ class S3Store:
                 Key=self.object_key(key),
                 Metadata=self._metadata(mtime_ns),
                 **self.settings.write_args(key, content_type),
+                **part_checksum_arguments(self.client),
             )["UploadId"]
         )
 
@@ -437,20 +439,20 @@ class S3Store:
         upload_id: str,
         numbers: list[int],
         open_part: Callable[[int], Any],
-        done: dict[int, str],
+        done: dict[int, CompletedPart],
         *,
-        send_part: Callable[[str, str, int, Any], str] | None = None,
+        send_part: Callable[[str, str, int, Any], CompletedPart] | None = None,
         stop: threading.Event | None = None,
     ) -> dict[str, Any]:
         """Send the parts `numbers` on the part pool, then complete the upload with `done` + them.
 
         `send_part(object_key, upload_id, number, body)` returns the part's
-        ETag; by default it uploads `body`, the value `open_part(number)` made.
+        ETag (and checksum); by default it uploads `body`, the value `open_part(number)` made.
         """
         assert self.part_pool is not None
         sender = send_part or self._upload_part
 
-        def send(number: int, body: Any) -> tuple[int, str]:
+        def send(number: int, body: Any) -> tuple[int, CompletedPart]:
             return number, sender(object_key, upload_id, number, body)
 
         sent = run_parts(
@@ -463,9 +465,7 @@ class S3Store:
                 Bucket=self.url.bucket,
                 Key=object_key,
                 UploadId=upload_id,
-                MultipartUpload={
-                    "Parts": [{"PartNumber": n, "ETag": parts[n]} for n in sorted(parts)]
-                },
+                MultipartUpload={"Parts": [{"PartNumber": n, **parts[n]} for n in sorted(parts)]},
                 **self.settings.sse_c_args(),
             )
         )
@@ -541,7 +541,7 @@ class S3Store:
         chunk: int,
         mtime_ns: int | None,
         open_part: Callable[[int], Any],
-        send_part: Callable[[str, str, int, Any], str] | None = None,
+        send_part: Callable[[str, str, int, Any], CompletedPart] | None = None,
         content_type: str | None = None,
     ) -> dict[str, Any]:
         """One multipart upload (from a stream or a server-side copy), aborted if anything fails."""
@@ -556,7 +556,9 @@ class S3Store:
             self._abort(object_key, upload_id)
             raise
 
-    def _upload_part(self, object_key: str, upload_id: str, number: int, body: Any) -> str:
+    def _upload_part(
+        self, object_key: str, upload_id: str, number: int, body: Any
+    ) -> CompletedPart:
         try:
             result = self.client.upload_part(
                 Bucket=self.url.bucket,
@@ -569,7 +571,7 @@ class S3Store:
         finally:
             if hasattr(body, "close"):
                 body.close()
-        return str(result["ETag"])
+        return completed_part(result)
 
     def _abort(self, object_key: str, upload_id: str) -> None:
         with contextlib.suppress(Exception):
@@ -688,7 +690,7 @@ class S3Store:
     ) -> str:
         chunk = part_size_for(entry.size, 512 * MiB)
 
-        def copy_part(object_key: str, upload_id: str, number: int, _: None) -> str:
+        def copy_part(object_key: str, upload_id: str, number: int, _: None) -> CompletedPart:
             start = (number - 1) * chunk
             end = min(start + chunk, entry.size) - 1
             result = self.client.upload_part_copy(
@@ -700,7 +702,7 @@ class S3Store:
                 CopySourceRange=f"bytes={start}-{end}",
                 **self.settings.part_copy_args(source_settings),
             )
-            return str(result["CopyPartResult"]["ETag"])
+            return completed_part(result["CopyPartResult"])
 
         response = self._multipart(
             entry.key,
@@ -729,14 +731,21 @@ class S3Store:
         """A streaming body, the recorded mtime, the ETag and Content-Type of the object being read.
 
         `IfMatch` pins the version listed: an object replaced since the listing
-        fails with PreconditionFailed instead of mixing two versions. The
+        fails with PreconditionFailed instead of mixing two versions (the
+        answer's ETag is checked too, for servers that ignore `IfMatch`). The
         metadata the GET returned is remembered, so the next run needs no HEAD.
         """
         response = self.client.get_object(**self._get_arguments(entry.key, entry.etag))
+        body = GuardedBody(response["Body"])
+        try:
+            _check_same_version(response, entry.etag)
+        except BaseException:
+            body.close()
+            raise
         mtime_ns = recorded_mtime(response)
         etag = response.get("ETag", "").strip('"') or entry.etag
         self.cache.record(entry.key, etag, entry.size, mtime_ns)
-        return Opened(response["Body"], mtime_ns, etag, response.get("ContentType"))
+        return Opened(body, mtime_ns, etag, response.get("ContentType"))
 
     def reads_in_parts(self, entry: Entry) -> bool:
         """Whether `entry` is downloaded as parallel ranged GETs (large, with a listed ETag)."""
@@ -781,7 +790,7 @@ class S3Store:
                 **self._get_arguments(entry.key, entry.etag),
                 Range=f"bytes={start}-{start + length - 1}",
             )
-            body = response["Body"]
+            body = GuardedBody(response["Body"])
             try:
                 _check_same_version(response, entry.etag)
                 partial.set_mtime(recorded_mtime(response))
@@ -829,6 +838,43 @@ class S3Store:
                 if key not in failures:
                     self.cache.forget(key.rstrip("/"))
         return failures
+
+
+CompletedPart = dict[str, str]  # ETag, and the part's checksum when the upload has one
+PART_CHECKSUM = "CRC32"
+PART_CHECKSUM_KEYS = (
+    "ChecksumCRC32",
+    "ChecksumCRC32C",
+    "ChecksumCRC64NVME",
+    "ChecksumSHA1",
+    "ChecksumSHA256",
+)
+
+
+def part_checksum_arguments(client: Any) -> dict[str, str]:
+    """CreateMultipartUpload's checksum for a client that sends checksums (`when_supported`).
+
+    Such a client adds a CRC32 to every UploadPart; AWS refuses those parts
+    unless the upload was created with that algorithm, and then wants each
+    part's checksum again in CompleteMultipartUpload.
+    """
+    config = getattr(getattr(client, "meta", None), "config", None)
+    if getattr(config, "request_checksum_calculation", None) == "when_supported":
+        return {"ChecksumAlgorithm": PART_CHECKSUM}
+    return {}
+
+
+def completed_part(answer: dict[str, Any]) -> CompletedPart:
+    """What CompleteMultipartUpload needs of a part, from UploadPart's or ListParts' answer."""
+    if not answer.get("ETag"):
+        raise OSError(
+            "the S3 server answered without the part's ETag, so the multipart upload cannot be"
+            " completed (some servers do not implement UploadPartCopy: objects over 5 GiB"
+            " cannot be copied within such a server)"
+        )
+    part = {"ETag": str(answer["ETag"])}
+    part.update({key: str(answer[key]) for key in PART_CHECKSUM_KEYS if answer.get(key)})
+    return part
 
 
 def _read_file(path: str, size: int) -> bytes:
