@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, ignore_option, pass_app, workers_option
+from s32s.cli.app import App, end_with, ignore_option, pass_app, workers_option
 from s32s.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -33,8 +33,7 @@ def show_comparisons(app: App, comparisons: list[Comparison]) -> None:
     else:
         for comparison in comparisons:
             _show(app, comparison)
-    if code:
-        raise SystemExit(int(code))
+    end_with(code)
 
 
 def _show(app: App, comparison: Comparison) -> None:
