@@ -81,6 +81,7 @@ class RunSession:
         notify: Iterable[Target] = (),
         factory: ClientFactory | None = None,
         hooks: RunHooks | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.dry_run = dry_run
         self.assume_yes = yes
@@ -89,7 +90,7 @@ class RunSession:
         self.factory = factory  # makes the notification clients
         self.hooks = hooks or RunHooks()
         self.reports: list[Report] = []
-        self.stop = threading.Event()
+        self.stop = stop or threading.Event()  # set it to stop the run: copies in flight end
 
     @property
     def exit_code(self) -> ExitCode:
