@@ -260,3 +260,21 @@ def test_an_interrupted_push_resumes_through_the_api(
     calls = sum((c.counts for c in counted), start=type(counted[0].counts)())
     assert calls["CreateMultipartUpload"] == 0 and calls["UploadPart"] == PARTS - kept
     assert stored(s3_http) == data and records(small_parts) == []
+
+
+def test_the_documented_example_runs(tmp_path: Path) -> None:
+    """docs/api.md's script, run as a user would copy it (it starts its own endpoint)."""
+    import re
+    import subprocess
+    import sys
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+    (script,) = re.findall(r"```python\n(.*?)```", docs.read_text(encoding="utf-8"), re.S)
+    (tmp_path / "example.py").write_text(script, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "pushed 2, pulled 2" and lines[-1] == "deleted 1"
+    assert lines[1].startswith("3 ") and "no terminal to confirm" in lines[1]
