@@ -18,6 +18,7 @@ _API = {
     "sync": "s32s.sync",  # the package is callable: s32s.sync(src, dst, ...)
     "run_maps": "s32s.runs",
     "transfer": "s32s.runs",
+    "check_maps": "s32s.runs",
     "RunOptions": "s32s.maps.runner",
     "RunHooks": "s32s.sync.session",
 }

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from s32s.aws.clients import AwsOptions
     from s32s.maps.ini import Config
     from s32s.maps.pathmap import MapSet, PathMap
+    from s32s.sync.check import Comparison
     from s32s.sync.events import Reporter
     from s32s.sync.job import PreparedSync, SyncJob
 
@@ -322,6 +323,34 @@ def run_maps(
         for pathmap in selected:
             session.run_job(job_for_map(pathmap, mode, stores, options))
     return session.reports
+
+
+def check_maps(
+    mode: str,
+    *,
+    config: str | os.PathLike[str] | Config | None = None,
+    maps: str | None = None,
+    names: Sequence[str] = (),
+    checksum: bool = False,
+    workers: int | None = 16,
+    hooks: RunHooks | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    verify_tls: bool | None = None,
+) -> list[Comparison]:
+    """`master check` / `slave check`: each selected map's two sides compared; nothing changes."""
+    from s32s.aws.clients import ClientFactory, aws_errors
+    from s32s.maps.runner import job_for_map
+    from s32s.sync.check import compare_job
+
+    hooks = hooks or RunHooks()
+    ini = load_ini(config, required=maps is None, hooks=hooks)
+    aws = aws_options(profile, region, endpoint_url, verify_tls)
+    selected = open_maps(ini, maps, mode, ClientFactory(aws), hooks).select(names)
+    options = RunOptions(workers=workers, checksum=checksum)
+    with _stores(aws, options) as stores, aws_errors():
+        return [compare_job(job_for_map(pathmap, mode, stores, options)) for pathmap in selected]
 
 
 # --- transfer run ---------------------------------------------------------------

@@ -178,11 +178,15 @@ def test_run_maps_master_then_slave_with_maps_on_s3(
     assert (pushed.name, pushed.copied, pushed.exit_code) == ("site", 2, 0)
     (pulled,) = s32s.run_maps("slave", config=paths["slave_ini"], names=["site"], **where)
     assert pulled.copied == 2 and tree(paths["slave"]) == {"a.txt": "alpha", "docs/b.md": "# b"}
+    (same,) = s32s.check_maps("slave", config=paths["slave_ini"], **where)
+    assert same.same and same.identical == 2
 
     (paths["master"] / "a.txt").unlink()
     s32s.run_maps("master", config=paths["master_ini"], yes=True, **where)
     (refused,) = s32s.run_maps("slave", config=paths["slave_ini"], **where)
     assert refused.exit_code == 3 and (paths["slave"] / "a.txt").exists()
+    (differs,) = s32s.check_maps("slave", config=paths["slave_ini"], **where)
+    assert differs.only_in_destination == ["a.txt"] and differs.exit_code == 1
     (pulled,) = s32s.run_maps(
         "slave", config=paths["slave_ini"], yes=True, max_delete="all", **where
     )

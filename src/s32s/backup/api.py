@@ -43,12 +43,14 @@ def _stores(
     endpoint_url: str | None,
     settings: ObjectSettings | None = None,
     bwlimit: str | None = None,
+    verify_tls: bool | None = None,
 ) -> Iterator[StoreFactory]:
-    from s32s.aws.clients import AwsOptions, ClientFactory, aws_errors
+    from s32s.aws.clients import ClientFactory, aws_errors
+    from s32s.runs import aws_options
     from s32s.sync.bwlimit import parse_bwlimit
     from s32s.sync.objectsettings import DEFAULT_SETTINGS
 
-    options = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
+    options = aws_options(profile, region, endpoint_url, verify_tls)
     factory = ClientFactory(options.for_workers(workers))
     with (
         StoreFactory(
@@ -229,10 +231,11 @@ def check(
     profile: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
+    verify_tls: bool | None = None,
 ) -> Comparison:
     """Compare two sides (folders or s3://…) as a sync would; `.same`, `.exit_code`, the lists."""
     from s32s.maps.runner import RunOptions, compare_paths
 
     options = RunOptions(workers=workers, checksum=checksum)
-    with _stores(workers, profile, region, endpoint_url) as stores:
+    with _stores(workers, profile, region, endpoint_url, verify_tls=verify_tls) as stores:
         return compare_paths(source, destination, stores, options, tuple(ignore))
