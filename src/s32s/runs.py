@@ -50,6 +50,11 @@ class RunReport(Report):
     log_status: str | None = None  # the log's final status: Completed, Failed…
     archives: dict[str, list[str]] = field(default_factory=dict)  # --snowball-batch: {tar: files}
 
+    @property
+    def archived_files(self) -> int:
+        """How many files went in Snowball archives."""
+        return sum(len(files) for files in self.archives.values())
+
     @classmethod
     def of(cls, report: Report, **extra: Any) -> RunReport:
         values = {f.name: getattr(report, f.name) for f in dataclasses.fields(Report)}

@@ -414,9 +414,8 @@ def sync_command(
         finish(app, config, [report])
         return
     if report.archives:
-        files = sum(len(keys) for keys in report.archives.values())
         app.info(
-            f"{files} small file(s) in {len(report.archives)} archive(s) "
+            f"{report.archived_files} small file(s) in {len(report.archives)} archive(s) "
             f"under {report.destination}/.s32s-snowball/"
         )
     finish(app, config, [report], archives=report.archives)

@@ -153,9 +153,8 @@ def run_command(
         finish(app, transfer_view, [report])
         return
     if report.archives:
-        files = sum(len(keys) for keys in report.archives.values())
         app.info(
-            f"{files} small file(s) in {len(report.archives)} archive(s); "
+            f"{report.archived_files} small file(s) in {len(report.archives)} archive(s); "
             "the log names each file's archive."
         )
     app.info(f"Transfer log: {report.log} ({report.log_status})")
