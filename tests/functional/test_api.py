@@ -282,3 +282,24 @@ def test_the_documented_example_runs(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[0] == "pushed 2, pulled 2" and lines[-1] == "deleted 1"
     assert lines[1].startswith("3 ") and "no terminal to confirm" in lines[1]
+
+
+def test_object_options_are_run_options(moto_server: Any, s3_http: Any, tmp_path: Path) -> None:
+    """Options added to RunOptions reach the objects with no signature of their own."""
+    import s32s
+    from s32s.sync.objectsettings import ObjectSettings
+
+    s3_http.create_bucket(Bucket="api-bkt")
+    master = make_folder(tmp_path / "master", {"page.html": "<p>hi</p>"})
+    report = s32s.sync(
+        str(master),
+        "s3://api-bkt/d",
+        object_settings=ObjectSettings(storage_class="STANDARD_IA"),
+        bwlimit="100M",
+        endpoint_url=moto_server.url,
+    )
+    assert report.copied == 1
+    head = s3_http.head_object(Bucket="api-bkt", Key="d/page.html")
+    assert head["StorageClass"] == "STANDARD_IA" and head["ContentType"] == "text/html"
+    with pytest.raises(ConfigError, match="bwlimit"):
+        s32s.sync(str(master), "s3://api-bkt/d", bwlimit="fast", endpoint_url=moto_server.url)
