@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from s32s.sync.check import Comparison
     from s32s.sync.events import Reporter
     from s32s.sync.job import PreparedSync, SyncJob
+    from s32s.transfers.config import TransferConfig
 
 
 @dataclass
@@ -406,7 +407,7 @@ def transfer(
 
 def _run_transfer(
     session: RunSession,
-    config: Any,
+    config: TransferConfig,
     aws: AwsOptions,
     options: RunOptions,
     inventory: str | None,
