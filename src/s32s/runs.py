@@ -338,7 +338,7 @@ def check_maps(
     maps: str | None = None,
     names: Sequence[str] = (),
     checksum: bool = False,
-    workers: int | None = 16,
+    workers: int | None = None,
     hooks: RunHooks | None = None,
     profile: str | None = None,
     region: str | None = None,
