@@ -19,7 +19,7 @@ timetable such as `"08:00,2M 19:00,off"`) and `restore_archived_days`
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
 from s32s.maps.runner import StoreFactory
@@ -30,21 +30,24 @@ if TYPE_CHECKING:
     from s32s.backup.prune import PruneReport
     from s32s.backup.report import BackupReport
     from s32s.backup.verify import CheckReport
+    from s32s.sync.bwlimit import RateSchedule
     from s32s.sync.check import Comparison
     from s32s.sync.events import Report, Reporter
     from s32s.sync.objectsettings import ObjectSettings
 
 
 @contextmanager
-def _stores(
+def open_stores(
     workers: int | None,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
+    *,
     settings: ObjectSettings | None = None,
-    bwlimit: str | None = None,
+    bwlimit: str | RateSchedule | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
     verify_tls: bool | None = None,
 ) -> Iterator[StoreFactory]:
+    """The stores of one backup run (one client, part pool and limiter); AWS errors made plain."""
     from s32s.aws.clients import ClientFactory, aws_errors
     from s32s.runs import aws_options
     from s32s.sync.bwlimit import parse_bwlimit
@@ -56,12 +59,25 @@ def _stores(
         StoreFactory(
             factory,
             workers,
-            bwlimit=parse_bwlimit(bwlimit) if bwlimit else None,
+            bwlimit=parse_bwlimit(bwlimit) if isinstance(bwlimit, str) else bwlimit,
             settings=settings or DEFAULT_SETTINGS,
         ) as stores,
         aws_errors(endpoint=factory.endpoint_url),
     ):
         yield stores
+
+
+def _stores(
+    workers: int | None,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    settings: ObjectSettings | None = None,
+    bwlimit: str | None = None,
+    verify_tls: bool | None = None,
+) -> AbstractContextManager[StoreFactory]:
+    where = {"profile": profile, "region": region, "endpoint_url": endpoint_url}
+    return open_stores(workers, settings=settings, bwlimit=bwlimit, verify_tls=verify_tls, **where)
 
 
 def backup_create(

@@ -27,12 +27,12 @@ break_lock_option = click.option(
 
 
 def _stores(app: App, workers: int | None, objects: ObjectOptions | None = None) -> Any:
-    from s32s.maps.runner import StoreFactory
+    from s32s.backup.api import open_stores
 
     if objects is None:
-        return StoreFactory(app.client_factory(workers), workers)
-    return StoreFactory(
-        app.client_factory(workers), workers, bwlimit=objects.bwlimit, settings=objects.settings
+        return open_stores(workers, **app.aws_keywords())
+    return open_stores(
+        workers, settings=objects.settings, bwlimit=objects.bwlimit, **app.aws_keywords()
     )
 
 
