@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +52,23 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("TERM", "dumb")
     return home
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """Each test starts with the s32s and botocore loggers as they were.
+
+    An in-process CLI run with -v or -vv sets their levels and handlers (a real
+    process ends there); left set, later tests would see AWS debug lines on stderr.
+    """
+    saved = [
+        (logger, logger.level, list(logger.handlers))
+        for logger in (logging.getLogger("s32s"), logging.getLogger("botocore"))
+    ]
+    yield
+    for logger, level, handlers in saved:
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
 
 
 @pytest.fixture

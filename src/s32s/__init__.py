@@ -15,6 +15,12 @@ _API = {
     "backup_check": "s32s.backup.api",
     "bucket_setup": "s32s.backup.api",
     "check": "s32s.backup.api",
+    "sync": "s32s.sync",  # the package is callable: s32s.sync(src, dst, ...)
+    "run_maps": "s32s.runs",
+    "transfer": "s32s.runs",
+    "check_maps": "s32s.runs",
+    "RunOptions": "s32s.maps.runner",
+    "RunHooks": "s32s.sync.session",
 }
 
 
@@ -24,4 +30,5 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 's32s' has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    return imported if module == f"{__name__}.{name}" else getattr(imported, name)

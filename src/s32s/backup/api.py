@@ -19,7 +19,7 @@ timetable such as `"08:00,2M 19:00,off"`) and `restore_archived_days`
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
 from s32s.maps.runner import StoreFactory
@@ -30,12 +30,43 @@ if TYPE_CHECKING:
     from s32s.backup.prune import PruneReport
     from s32s.backup.report import BackupReport
     from s32s.backup.verify import CheckReport
+    from s32s.sync.bwlimit import RateSchedule
     from s32s.sync.check import Comparison
     from s32s.sync.events import Report, Reporter
     from s32s.sync.objectsettings import ObjectSettings
 
 
 @contextmanager
+def open_stores(
+    workers: int | None,
+    *,
+    settings: ObjectSettings | None = None,
+    bwlimit: str | RateSchedule | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    verify_tls: bool | None = None,
+) -> Iterator[StoreFactory]:
+    """The stores of one backup run (one client, part pool and limiter); AWS errors made plain."""
+    from s32s.aws.clients import ClientFactory, aws_errors
+    from s32s.runs import aws_options
+    from s32s.sync.bwlimit import parse_bwlimit
+    from s32s.sync.objectsettings import DEFAULT_SETTINGS
+
+    options = aws_options(profile, region, endpoint_url, verify_tls)
+    factory = ClientFactory(options.for_workers(workers))
+    with (
+        StoreFactory(
+            factory,
+            workers,
+            bwlimit=parse_bwlimit(bwlimit) if isinstance(bwlimit, str) else bwlimit,
+            settings=settings or DEFAULT_SETTINGS,
+        ) as stores,
+        aws_errors(endpoint=factory.endpoint_url),
+    ):
+        yield stores
+
+
 def _stores(
     workers: int | None,
     profile: str | None,
@@ -43,23 +74,10 @@ def _stores(
     endpoint_url: str | None,
     settings: ObjectSettings | None = None,
     bwlimit: str | None = None,
-) -> Iterator[StoreFactory]:
-    from s32s.aws.clients import AwsOptions, ClientFactory, aws_errors
-    from s32s.sync.bwlimit import parse_bwlimit
-    from s32s.sync.objectsettings import DEFAULT_SETTINGS
-
-    options = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
-    factory = ClientFactory(options.for_workers(workers))
-    with (
-        StoreFactory(
-            factory,
-            workers,
-            bwlimit=parse_bwlimit(bwlimit) if bwlimit else None,
-            settings=settings or DEFAULT_SETTINGS,
-        ) as stores,
-        aws_errors(endpoint=factory.endpoint_url),
-    ):
-        yield stores
+    verify_tls: bool | None = None,
+) -> AbstractContextManager[StoreFactory]:
+    where = {"profile": profile, "region": region, "endpoint_url": endpoint_url}
+    return open_stores(workers, settings=settings, bwlimit=bwlimit, verify_tls=verify_tls, **where)
 
 
 def backup_create(
@@ -229,10 +247,11 @@ def check(
     profile: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
+    verify_tls: bool | None = None,
 ) -> Comparison:
     """Compare two sides (folders or s3://…) as a sync would; `.same`, `.exit_code`, the lists."""
     from s32s.maps.runner import RunOptions, compare_paths
 
     options = RunOptions(workers=workers, checksum=checksum)
-    with _stores(workers, profile, region, endpoint_url) as stores:
+    with _stores(workers, profile, region, endpoint_url, verify_tls=verify_tls) as stores:
         return compare_paths(source, destination, stores, options, tuple(ignore))

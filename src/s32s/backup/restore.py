@@ -24,12 +24,12 @@ from s32s.sync.compare import CompareOptions
 from s32s.sync.events import Report, Reporter
 from s32s.sync.execute import ExecuteOptions
 from s32s.sync.ignore import SelectedRules
-from s32s.sync.job import SyncJob, execute, prepare
+from s32s.sync.job import SyncJob
 from s32s.sync.local import LocalStore
-from s32s.sync.lock import destination_lock
 from s32s.sync.plan import PlanOptions
 from s32s.sync.s3 import S3Store
 from s32s.sync.safeguards import Safeguards, check_local_destination
+from s32s.sync.session import RunHooks, RunSession
 
 GONE = "named by the snapshot's manifest but gone from the snapshot"
 
@@ -145,15 +145,7 @@ def restore_backup(
     """Restore a snapshot without asking anyone: deletions are refused unless `options.yes`."""
     options = options or RestoreOptions()
     restore = restore_job(location_text, snapshot, dest_text, stores, options)
-    job = restore.job
-    with destination_lock(job.dest.identity, str(job.dest)):
-        prepared = prepare(job)
-        if options.dry_run or prepared.refused:
-            return restore.account(prepared.empty_report(dry_run=options.dry_run))
-        if prepared.plan.deletes and not options.yes:
-            report = prepared.empty_report()
-            report.refused.append(
-                f"{len(prepared.plan.deletes)} file(s) would be deleted and nobody confirmed it: pass yes=True"
-            )
-            return restore.account(report)
-        return restore.account(execute(prepared, reporter, stop))
+    session = RunSession(
+        dry_run=options.dry_run, yes=options.yes, hooks=RunHooks(reporter=reporter), stop=stop
+    )
+    return restore.account(session.run_job(restore.job))

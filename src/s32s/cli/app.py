@@ -79,23 +79,27 @@ class App:
         """Clients for commands that send a few requests at a time (botocore's default pool)."""
         from s32s.aws.clients import ClientFactory
 
-        return ClientFactory(self._aws_options())
+        return ClientFactory(self.aws_options())
+
+    def aws_keywords(self) -> dict[str, Any]:
+        """The global AWS options as the library's calls take them (`s32s.runs`)."""
+        return {
+            "profile": self.profile,
+            "region": self.region,
+            "endpoint_url": self.endpoint_url,
+            "verify_tls": False if self.no_verify_ssl else None,
+        }
+
+    def aws_options(self) -> AwsOptions:
+        from s32s.aws.clients import AwsOptions
+
+        return AwsOptions(**self.aws_keywords())
 
     def client_factory(self, workers: int | None) -> ClientFactory:
         """Clients whose connection pool fits `workers` requests (None: adaptive concurrency's maximum)."""
         from s32s.aws.clients import ClientFactory
 
-        return ClientFactory(self._aws_options().for_workers(workers))
-
-    def _aws_options(self) -> AwsOptions:
-        from s32s.aws.clients import AwsOptions
-
-        return AwsOptions(
-            profile=self.profile,
-            region=self.region,
-            endpoint_url=self.endpoint_url,
-            verify_tls=False if self.no_verify_ssl else None,
-        )
+        return ClientFactory(self.aws_options().for_workers(workers))
 
     # output -----------------------------------------------------------------
     def info(self, message: str) -> None:
@@ -129,6 +133,13 @@ class App:
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+def end_with(code: int) -> None:
+    """End the command with exit `code` when it is not 0; `cli.main` makes it the process's."""
+    if code:
+        raise click.exceptions.Exit(int(code))
+
 
 ignore_option = click.option(
     "--ignore",

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, ignore_option, pass_app, workers_option
+from s32s.cli.app import App, end_with, ignore_option, pass_app, workers_option
 from s32s.cli.objectoptions import ObjectOptions, object_options, parse_object_options
 from s32s.sync.concurrency import DEFAULT_START
 
@@ -27,18 +27,13 @@ break_lock_option = click.option(
 
 
 def _stores(app: App, workers: int | None, objects: ObjectOptions | None = None) -> Any:
-    from s32s.maps.runner import StoreFactory
+    from s32s.backup.api import open_stores
 
     if objects is None:
-        return StoreFactory(app.client_factory(workers), workers)
-    return StoreFactory(
-        app.client_factory(workers), workers, bwlimit=objects.bwlimit, settings=objects.settings
+        return open_stores(workers, **app.aws_keywords())
+    return open_stores(
+        workers, settings=objects.settings, bwlimit=objects.bwlimit, **app.aws_keywords()
     )
-
-
-def _done(code: int) -> None:
-    if code:
-        raise SystemExit(int(code))
 
 
 @click.group("backup")
@@ -99,7 +94,7 @@ def create_command(
         app.emit_json(report.to_dict())
     else:
         _show_create(app, report)
-    _done(report.exit_code)
+    end_with(report.exit_code)
 
 
 def _show_create(app: App, report: Any) -> None:
@@ -204,8 +199,9 @@ def restore_command(
     are reported 'archived, restore first' (see --restore-archived).
     """
     from s32s.backup.restore import RestoreOptions, restore_job
-    from s32s.cli.sync import SyncSession
+    from s32s.cli.sync import finish, run_hooks
     from s32s.sync.safeguards import Safeguards
+    from s32s.sync.session import RunSession
 
     try:
         cap = Safeguards.parse_max_delete(max_delete)
@@ -224,7 +220,10 @@ def restore_command(
         objects.skip_archived,
         objects.restore_archived_days,
     )
-    session = SyncSession(app, config, dry_run=dry_run, yes=yes)
+    yes = yes or config.skip_delete_alert
+    session = RunSession(
+        dry_run=dry_run, yes=yes, factory=app.factory, hooks=run_hooks(app, yes=yes)
+    )
     with _stores(app, workers, objects) as stores:
         restore = restore_job(location, snapshot, destination, stores, options)
         report = restore.account(session.run_job(restore.job))
@@ -233,7 +232,7 @@ def restore_command(
             app.error(f"failed: {key}: {report.failed.get(key, '')}")
         for warning in restore.warnings:
             app.warn(warning)
-    session.finish(snapshot=restore.snapshot.name)
+    finish(app, config, session.reports, snapshot=restore.snapshot.name)
 
 
 def _keep_options(function: Any) -> Any:
@@ -330,7 +329,7 @@ def prune_command(
             app.error(f"failed: {name}: {reason}")
         if report.removed:
             app.info(f"Removed {len(report.removed)} snapshot(s).")
-    _done(report.exit_code)
+    end_with(report.exit_code)
 
 
 def _show_prune_plan(app: App, plan: PrunePlan, *, dry_run: bool) -> None:
@@ -392,4 +391,4 @@ def check_command(
                 app.error(f"{item.name}: {key}: {reason}")
             verdict = "ok" if not item.problems else f"{len(item.problems)} problem(s)"
             app.info(f"{item.name} ({item.status}): {item.files} files checked, {verdict}")
-    _done(report.exit_code)
+    end_with(report.exit_code)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, ignore_option, pass_app, workers_option
+from s32s.cli.app import App, end_with, ignore_option, pass_app, workers_option
 from s32s.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -33,8 +33,7 @@ def show_comparisons(app: App, comparisons: list[Comparison]) -> None:
     else:
         for comparison in comparisons:
             _show(app, comparison)
-    if code:
-        raise SystemExit(int(code))
+    end_with(code)
 
 
 def _show(app: App, comparison: Comparison) -> None:
@@ -79,12 +78,16 @@ def check_command(
     Lists what is only on one side and what differs; exit 0 when identical, 1
     otherwise. Changes nothing.
     """
-    from s32s.aws.clients import aws_errors
-    from s32s.maps.runner import RunOptions, StoreFactory, compare_paths
+    from s32s.backup.api import check
 
-    options = RunOptions(workers=workers, checksum=checksum)
-    with StoreFactory(app.client_factory(workers), workers) as stores, aws_errors():
-        comparison = compare_paths(source, destination, stores, options, ignore_rules)
+    comparison = check(
+        source,
+        destination,
+        ignore=ignore_rules,
+        checksum=checksum,
+        workers=workers,
+        **app.aws_keywords(),
+    )
     show_comparisons(app, [comparison])
 
 
@@ -97,16 +100,18 @@ def check_maps(
     workers: int | None,
 ) -> None:
     """`master check` / `slave check`: each selected map's two sides compared."""
-    from s32s.aws.clients import aws_errors
-    from s32s.cli.maps import load_mapset
-    from s32s.maps.runner import RunOptions, StoreFactory, job_for_map
-    from s32s.sync.check import compare_job
+    from s32s import runs
+    from s32s.sync.session import RunHooks
 
-    app.load_config(required=maps is None)
-    selected = load_mapset(app, maps, mode).select(names)
-    options = RunOptions(workers=workers, checksum=checksum)
-    comparisons: list[Any] = []
-    with StoreFactory(app.client_factory(workers), workers) as stores, aws_errors():
-        for pathmap in selected:
-            comparisons.append(compare_job(job_for_map(pathmap, mode, stores, options)))
+    config = app.load_config(required=maps is None)
+    comparisons = runs.check_maps(
+        mode,
+        config=config,
+        maps=maps,
+        names=names,
+        checksum=checksum,
+        workers=workers,
+        hooks=RunHooks(warn=app.warn, info=app.info),
+        **app.aws_keywords(),
+    )
     show_comparisons(app, comparisons)

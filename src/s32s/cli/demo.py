@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from s32s.cli.app import App, pass_app
+from s32s.cli.app import App, end_with, pass_app
 
 BUCKET = "s32s-demo"
 TEXTS = {
@@ -83,25 +83,25 @@ def _step(app: App, text: str) -> None:
     app.info(f"\n[bold cyan]▶ {text}[/]")
 
 
-def _run(app: App, config: Path, mode: str, **flags: bool) -> int:
-    from s32s.cli.sync import run_maps
+def _run(app: App, config: Path, mode: str, *, yes: bool = False, dry_run: bool = False) -> int:
+    """One push or pull of the demo's machine `config`, drawn as the commands draw it."""
+    from s32s import runs
+    from s32s.cli.sync import run_hooks, show_summary
+    from s32s.sync.session import worst_exit_code
 
     machine = replace(app, config_option=str(config))
-    options = {
-        "dry_run": False,
-        "yes": False,
-        "workers": 8,
-        "checksum": False,
-        "max_delete": None,
-        "allow_empty_source": False,
-        "delete_excluded": False,
-        **flags,
-    }
-    try:
-        run_maps(machine, mode, (), None, options)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
+    ini = machine.load_config()
+    reports = runs.run_maps(
+        mode,
+        config=ini,
+        yes=yes,
+        dry_run=dry_run,
+        workers=8,
+        hooks=run_hooks(machine, yes=yes or ini.skip_delete_alert),
+        **machine.aws_keywords(),
+    )
+    show_summary(machine, ini, reports)
+    return int(worst_exit_code(reports))
 
 
 def run_demo(app: App, root: Path, keep: bool) -> None:
@@ -158,7 +158,7 @@ def run_demo(app: App, root: Path, keep: bool) -> None:
             app.info("\nThe endpoint keeps running. Press Ctrl-C to stop it.")
             _wait_forever()
         if not matches or code:
-            raise SystemExit(1)
+            end_with(1)
     finally:
         endpoint.stop()
 

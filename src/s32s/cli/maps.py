@@ -5,20 +5,6 @@ from __future__ import annotations
 import click
 
 from s32s.cli.app import App, pass_app
-from s32s.errors import ConfigError
-
-
-def resolve_maps_path(app: App, maps: str | None, mode: str) -> tuple[str, bool]:
-    """The maps path (--maps, else the ini's for `mode`) and whether to sort by name."""
-    config = app.load_config(required=maps is None)
-    location = maps or config.maps_for(mode)
-    if not location:
-        section = "MASTER" if mode == "master" else "SLAVE"
-        raise ConfigError(
-            f"No maps path for {mode} mode: [{section}] maps_s3_path is not set in {config.path}.",
-            "Pass --maps, or run `s32s init`.",
-        )
-    return location, not config.skip_order_maps
 
 
 def resolve_mode(app: App, mode: str | None) -> str:
@@ -28,13 +14,12 @@ def resolve_mode(app: App, mode: str | None) -> str:
 
 
 def load_mapset(app: App, maps: str | None, mode: str):
-    from s32s.maps.pathmap import load_maps
+    """The maps at --maps, else at the ini's maps path for `mode`; warnings shown."""
+    from s32s.runs import open_maps
+    from s32s.sync.session import RunHooks
 
-    location, sort = resolve_maps_path(app, maps, mode)
-    mapset = load_maps(location, mode=mode, factory=app.factory, sort=sort)
-    for warning in mapset.warnings:
-        app.warn(warning)
-    return mapset
+    config = app.load_config(required=maps is None)
+    return open_maps(config, maps, mode, app.factory, RunHooks(warn=app.warn))
 
 
 mode_option = click.option(

@@ -1,7 +1,8 @@
 """`s32s menu`: the interactive menu, and the first-run wizard when there is no ini.
 
-Every action calls the code the commands use: `run_maps` for transfers (so the
-preview, confirmation, progress and summary are the commands'), `set_value` for
+Every action calls the code the commands use: the library's `run_maps` for
+transfers, drawn by the commands' hooks (so the preview, confirmation,
+progress and summary are the commands'), `set_value` for
 every saved change, `ask_mode` / `ask_maps` / `write_config` for the wizard and
 the custom-command functions of `s32s run`. Answers are read one line at a
 time with `Console.input`, which is `input()`: a terminal or piped stdin.
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, pass_app
+from s32s.cli.app import App, end_with, pass_app
 from s32s.errors import ExitCode, S32SError
 from s32s.menu import (
     SETTINGS,
@@ -33,17 +34,6 @@ if TYPE_CHECKING:
 
     from s32s.maps.ini import Config
     from s32s.maps.pathmap import MapSet
-
-# the defaults of `master push` / `slave pull` with no options
-RUN_DEFAULTS: dict[str, Any] = {
-    "dry_run": False,
-    "yes": False,
-    "workers": None,  # adapts to the link
-    "checksum": False,
-    "max_delete": None,
-    "allow_empty_source": False,
-    "delete_excluded": False,
-}
 
 _OUTCOMES = {
     ExitCode.OK: "[green]Done.[/]",
@@ -208,16 +198,27 @@ class MenuSession:
 
     # actions ------------------------------------------------------------------
     def run(self, names: tuple[str, ...]) -> None:
-        """Push or pull through `run_maps`, then show its outcome and come back."""
-        from s32s.cli.sync import run_maps
+        """Push or pull through the library's `run_maps`, then show its outcome and come back.
+
+        An error that stops the run (a bad map, a missing bucket) reaches
+        `guarded`, which prints it; the menu goes on.
+        """
+        from s32s import runs
+        from s32s.cli.sync import run_hooks, show_summary
+        from s32s.sync.session import worst_exit_code
 
         verb = "Pushing" if self.mode == "master" else "Pulling"
         self.say(f"{verb} {', '.join(names) if names else 'all maps'}…")
-        try:
-            run_maps(self.app, self.mode, names, None, dict(RUN_DEFAULTS))
-            code = int(ExitCode.OK)
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else int(ExitCode.PARTIAL_FAILURE)
+        config = self.app.load_config()
+        reports = runs.run_maps(
+            self.mode,
+            config=config,
+            names=names,
+            hooks=run_hooks(self.app, yes=config.skip_delete_alert),
+            **self.app.aws_keywords(),
+        )
+        show_summary(self.app, config, reports)
+        code = int(worst_exit_code(reports))
         self.say(_OUTCOMES.get(code, f"Finished with exit code {code}."))
 
     def details(self, number: int) -> None:
@@ -380,7 +381,7 @@ def run_menu(app: App) -> None:
         console.print("\nEnd of input: bye.", highlight=False)
     except KeyboardInterrupt:
         click.echo("\nInterrupted.", err=True)
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+        end_with(ExitCode.INTERRUPTED)
 
 
 @click.command("menu")

@@ -97,6 +97,15 @@ class ObjectOptions:
     skip_archived: bool
     restore_archived_days: int | None
 
+    def run_fields(self) -> dict[str, Any]:
+        """These options as `RunOptions` fields (the library's `s32s.runs` calls take them)."""
+        return {
+            "object_settings": self.settings,
+            "bwlimit": self.bwlimit,
+            "skip_archived": self.skip_archived,
+            "restore_archived_days": self.restore_archived_days,
+        }
+
 
 def parse_object_options(kwargs: dict[str, Any], config: Config | None) -> ObjectOptions:
     """Pop the object options from `kwargs`; `--bwlimit` falls back to s32s.ini's `bwlimit`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from s32s.cli.app import App, pass_app
+from s32s.cli.app import App, end_with, pass_app
 
 
 @click.command("run")
@@ -35,4 +35,4 @@ def run_command(app: App, name: str | None, list_only: bool) -> None:
         return
     argv = find_command(config, name)
     app.info(f"Running {name}: {' '.join(argv)}")
-    raise SystemExit(run_custom_command(argv))
+    end_with(run_custom_command(argv))

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from s32s.cli.app import App, ignore_option, pass_app, workers_option
+from s32s.cli.app import App, end_with, ignore_option, pass_app, workers_option
 from s32s.cli.check import check_options
 from s32s.cli.objectoptions import object_options, parse_object_options
-from s32s.errors import ExitCode, S32SError
 
 if TYPE_CHECKING:
     from s32s.maps.ini import Config
-    from s32s.maps.runner import RunOptions, StoreFactory
-    from s32s.sync.events import Report
-    from s32s.sync.job import SyncJob
+    from s32s.maps.runner import RunOptions
+    from s32s.sync.events import Report, Reporter
+    from s32s.sync.job import PreparedSync, SyncJob
+    from s32s.sync.session import RunHooks
 
 
 notify_option = click.option(
@@ -99,22 +98,7 @@ def build_run_options(
         sleep_after_rmdir=config.time_sleep_after_rm,
         cleanup_uploads=kwargs.get("cleanup_uploads", False),
         notify=notify_targets(kwargs.get("notify", ()), config),
-        object_settings=objects.settings,
-        bwlimit=objects.bwlimit,
-        skip_archived=objects.skip_archived,
-        restore_archived_days=objects.restore_archived_days,
-    )
-
-
-def store_factory(app: App, options: RunOptions) -> StoreFactory:
-    """The stores of one run: one client, one part pool, one bandwidth limiter."""
-    from s32s.maps.runner import StoreFactory
-
-    return StoreFactory(
-        app.client_factory(options.workers),
-        options.workers,
-        pause_after_rmdir=options.sleep_after_rmdir,
-        bwlimit=options.bwlimit,
+        **objects.run_fields(),
     )
 
 
@@ -125,118 +109,32 @@ def notify_targets(option: tuple[str, ...], config: Config) -> tuple[Any, ...]:
     return parse_targets(option, where="--notify") if option else config.notify
 
 
-class SyncSession:
-    """Runs jobs one after the other with preview, confirmation, progress and summary."""
+def run_hooks(app: App, *, yes: bool) -> RunHooks:
+    """How the CLI takes part in a run: it draws plans and progress and asks before deleting."""
+    from s32s.sync.session import RunHooks
 
-    def __init__(
-        self,
-        app: App,
-        config: Config,
-        *,
-        dry_run: bool,
-        yes: bool,
-        command: str = "sync",
-        notify: tuple[Any, ...] = (),
-    ) -> None:
-        self.app = app
-        self.config = config
-        self.command = command
-        self.notify = notify
-        self.dry_run = dry_run
-        self.assume_yes = yes or config.skip_delete_alert
-        self.reports: list[Report] = []
-        self.stop = threading.Event()
-        self._extra_reporters: tuple[Any, ...] = ()
+    visible = not (app.quiet or app.json_output)
 
-    def run_job(
-        self,
-        job: SyncJob,
-        *extra_reporters: Any,
-        run: Callable[..., Report] | None = None,
-        log: str | None = None,
-    ) -> Report:
-        """Lock the destination, plan, show, confirm and run one job; extra reporters get its events.
-
-        `run(prepared, reporter, stop)` replaces the engine's `execute` (e.g.
-        Snowball batching). The finished run is announced to the session's
-        notification targets.
-        """
-        self._extra_reporters = extra_reporters
-        from s32s.aws.clients import aws_errors
-        from s32s.sync.job import execute, prepare
-        from s32s.sync.lock import destination_lock
-
-        bucket = getattr(getattr(job.dest, "url", None), "bucket", None) or getattr(
-            getattr(job.source, "url", None), "bucket", None
-        )
-        endpoint = getattr(job.dest, "endpoint", None) or getattr(job.source, "endpoint", None)
-        started = time.time()
-        try:
-            with (
-                aws_errors(bucket=bucket, endpoint=endpoint),
-                destination_lock(job.dest.identity, str(job.dest)),
-            ):
-                prepared = prepare(job)
-                report = self._decide_and_run(prepared, run or execute)
-        except S32SError as exc:
-            if self.notify and not self.dry_run:
-                from s32s.notify.send import notify_failure
-
-                notify_failure(
-                    self.command, job.name, str(job.source), str(job.dest), started, exc,
-                    self.notify, self.app.factory, log=log,
-                )  # fmt: skip
-            raise
-        self.reports.append(report)
-        if self.notify:
-            from s32s.notify.send import notify_run
-
-            notify_run(self.command, report, self.notify, self.app.factory, log=log)
-        return report
-
-    def _decide_and_run(self, prepared: Any, execute: Callable[..., Report]) -> Report:
-        job, plan, app = prepared.job, prepared.plan, self.app
-        visible = not (app.quiet or app.json_output)
+    def planned(prepared: PreparedSync, dry_run: bool) -> None:
+        job, plan = prepared.job, prepared.plan
         if visible or plan.deletes:  # rich costs start-up time: quiet no-op runs skip it
             from s32s.cli import progress as view
         if visible:
-            view.render_plan(job.name, str(job.source), str(job.dest), plan, dry_run=self.dry_run)
-        if prepared.refused or self.dry_run:
-            report = prepared.empty_report(dry_run=self.dry_run)
-            if not self.dry_run:
-                self._show(report)
-            return report
-        if plan.deletes and (visible or not self.assume_yes):
+            view.render_plan(job.name, str(job.source), str(job.dest), plan, dry_run=dry_run)
+        if plan.deletes and not (prepared.refused or dry_run) and (visible or not yes):
             view.render_delete_preview(str(job.dest), plan)
-        if plan.deletes and not self.assume_yes:
-            if not app.interactive:
-                report = prepared.empty_report()
-                report.refused.append(
-                    f"{len(plan.deletes)} file(s) would be deleted and there is no terminal to confirm: "
-                    "pass --yes (or set skip_delete_alert = True)"
-                )
-                self._show(report)
-                return report
-            if not view.confirm_deletes():
-                report = prepared.empty_report()
-                report.refused.append("deletion not confirmed")
-                self._show(report)
-                return report
-        report = self._execute(prepared, execute)
-        self._show(report)
-        return report
 
-    def _execute(self, prepared: Any, execute: Callable[..., Report]) -> Report:
+    def confirm(prepared: PreparedSync) -> bool:
+        from s32s.cli.progress import confirm_deletes
+
+        return confirm_deletes()
+
+    def progress(job: SyncJob) -> AbstractContextManager[Reporter]:
         from s32s.cli.output import progress_reporter
-        from s32s.sync.events import TeeReporter
 
-        job = prepared.job
-        with progress_reporter(self.app, str(job.source), str(job.dest)) as shown:
-            reporter = TeeReporter(shown, *self._extra_reporters)
-            reporter.planned(job.name, prepared.plan)
-            return execute(prepared, reporter, self.stop)
+        return progress_reporter(app, str(job.source), str(job.dest))
 
-    def _show(self, report: Report) -> None:
+    def finished(report: Report) -> None:
         problems = (
             report.refused
             or report.failed
@@ -244,41 +142,41 @@ class SyncSession:
             or report.deletes_skipped
             or report.warnings
         )
-        if problems and not self.app.json_output:
+        if problems and not report.dry_run and not app.json_output:
             from s32s.cli.progress import render_problems
 
             render_problems(report)
 
-    def show_summary(self) -> None:
-        """The table of what each job did, unless quiet, --json or skip_tranfer_detail."""
-        if self.reports and not self.config.skip_transfer_detail and not self.app.quiet:
-            if self.app.json_output:
-                return
-            from s32s.cli.progress import render_summary
+    return RunHooks(
+        planned=planned,
+        confirm=confirm if app.interactive else None,
+        progress=progress,
+        finished=finished,
+        warn=app.warn,
+        info=app.info,
+    )
 
-            render_summary(self.reports)
 
-    def finish(self, **extra: Any) -> None:
-        """Print the summary (or the JSON report, with `extra` fields) and exit with the worst code."""
-        code = max(
-            (report.exit_code for report in self.reports), default=ExitCode.OK, key=_severity
+def show_summary(app: App, config: Config, reports: list[Report]) -> None:
+    """The table of what each job did, unless quiet, --json or skip_tranfer_detail."""
+    if reports and not config.skip_transfer_detail and not app.quiet and not app.json_output:
+        from s32s.cli.progress import render_summary
+
+        render_summary(reports)
+
+
+def finish(app: App, config: Config, reports: list[Report], **extra: Any) -> None:
+    """Print the summary (or the JSON report, with `extra` fields); end with the worst exit code."""
+    from s32s.sync.session import worst_exit_code
+
+    code = worst_exit_code(reports)
+    if app.json_output:
+        app.emit_json(
+            {"maps": [report.to_dict() for report in reports], **extra, "exit_code": int(code)}
         )
-        if self.app.json_output:
-            self.app.emit_json(
-                {
-                    "maps": [report.to_dict() for report in self.reports],
-                    **extra,
-                    "exit_code": int(code),
-                }
-            )
-        else:
-            self.show_summary()
-        if code:
-            raise SystemExit(int(code))
-
-
-def _severity(code: ExitCode) -> int:
-    return {ExitCode.OK: 0, ExitCode.PARTIAL_FAILURE: 1, ExitCode.REFUSED: 2}.get(code, 3)
+    else:
+        show_summary(app, config, reports)
+    end_with(code)
 
 
 def run_maps(
@@ -289,7 +187,8 @@ def run_maps(
     kwargs: dict[str, Any],
     backup_dir: str | None = None,
 ) -> None:
-    run_selected_maps(app, mode, names, maps, kwargs, backup_dir).finish()
+    config, reports = run_selected_maps(app, mode, names, maps, kwargs, backup_dir)
+    finish(app, config, reports)
 
 
 def run_selected_maps(
@@ -299,50 +198,24 @@ def run_selected_maps(
     maps: str | None,
     kwargs: dict[str, Any],
     backup_dir: str | None = None,
-) -> SyncSession:
-    """Run the named maps (all when none); the session holds their reports."""
-    from s32s.cli.maps import load_mapset
-    from s32s.maps.runner import check_no_shared_s3_paths, job_for_map
+) -> tuple[Config, list[Report]]:
+    """Run the named maps (all when none) through the library; the ini and the reports."""
+    from s32s import runs
 
     config = app.load_config(required=maps is None)
-    mapset = load_mapset(app, maps, mode)
-    selected = mapset.select(names)
-    _check_other_mode(app, config, mode, mapset.maps, check_no_shared_s3_paths)
     options = build_run_options(app, config, kwargs, backup_dir)
-    session = SyncSession(
-        app,
-        config,
-        dry_run=kwargs["dry_run"],
+    reports = runs.run_maps(
+        mode,
+        config=config,
+        maps=maps,
+        names=names,
         yes=kwargs["yes"],
-        command="push" if mode == "master" else "pull",
-        notify=options.notify,
+        dry_run=kwargs["dry_run"],
+        options=options,
+        hooks=run_hooks(app, yes=kwargs["yes"] or config.skip_delete_alert),
+        **app.aws_keywords(),
     )
-    with store_factory(app, options) as stores:
-        for pathmap in selected:
-            session.run_job(job_for_map(pathmap, mode, stores, options))
-    return session
-
-
-def _check_other_mode(
-    app: App, config: Config, mode: str, maps: list[Any], check: Callable[..., None]
-) -> None:
-    """When this machine's ini names both a master and a slave maps path, they must not share S3 paths."""
-    other_mode = "slave" if mode == "master" else "master"
-    other_location = config.maps_for(other_mode)
-    if not other_location or other_location == config.maps_for(mode):
-        return
-    from s32s.errors import S32SError
-    from s32s.maps.pathmap import load_maps
-
-    try:
-        other = load_maps(other_location, mode=None, factory=app.factory).maps
-    except S32SError as exc:
-        app.warn(
-            f"The {other_mode} maps at {other_location} could not be checked for shared S3 paths: {exc.message}"
-        )
-        return
-    masters, slaves = (maps, other) if mode == "master" else (other, maps)
-    check(masters, slaves)
+    return config, reports
 
 
 def names_and_maps(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -518,33 +391,31 @@ def sync_command(
     also removes what the source no longer has. S3 → S3 on one endpoint copies
     server-side. Symbolic links are not followed.
     """
-    from s32s.maps.runner import job_for_paths
+    from s32s import runs
 
+    if snowball_batch and (app.region or "").lower() != "snow":
+        raise click.UsageError("--snowball-batch is for a Snowball Edge: pass --region snow.")
     config = app.load_config(required=False)
     options = build_run_options(app, config, kwargs, backup_dir)
-    session = SyncSession(
-        app, config, dry_run=kwargs["dry_run"], yes=kwargs["yes"], notify=options.notify
+    yes = kwargs["yes"] or config.skip_delete_alert
+    report = runs.sync(
+        source,
+        destination,
+        delete=delete,
+        yes=yes,
+        dry_run=kwargs["dry_run"],
+        ignore=ignore_rules,
+        snowball_batch=snowball_batch,
+        options=options,
+        hooks=run_hooks(app, yes=yes),
+        **app.aws_keywords(),
     )
-    with store_factory(app, options) as stores:
-        job = job_for_paths(
-            source, destination, stores, options, delete=delete, ignore=ignore_rules
+    if not snowball_batch:
+        finish(app, config, [report])
+        return
+    if report.archives:
+        app.info(
+            f"{report.archived_files} small file(s) in {len(report.archives)} archive(s) "
+            f"under {report.destination}/.s32s-snowball/"
         )
-        if snowball_batch:
-            from s32s.snowball.batch import SnowballBatching
-
-            if (app.region or "").lower() != "snow":
-                raise click.UsageError(
-                    "--snowball-batch is for a Snowball Edge: pass --region snow."
-                )
-            batching = SnowballBatching()
-            session.run_job(batching.job(job), run=batching.run)
-            archives = batching.by_archive()
-            if archives:
-                app.info(
-                    f"{len(batching.archives)} small file(s) in {len(archives)} archive(s) "
-                    f"under {job.dest}/.s32s-snowball/"
-                )
-            session.finish(archives=archives)
-            return
-        session.run_job(job)
-    session.finish()
+    finish(app, config, [report], archives=report.archives)

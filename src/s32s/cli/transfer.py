@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from s32s.cli.app import App, pass_app
+from s32s.cli.app import App, end_with, pass_app
 from s32s.cli.objectoptions import object_options, parse_object_options
-from s32s.cli.sync import notify_option, notify_targets
+from s32s.cli.sync import finish, notify_option, notify_targets, run_hooks
 
 if TYPE_CHECKING:
     from s32s.aws.clients import AwsOptions
@@ -103,50 +103,31 @@ def run_command(
     --engine batch writes the plan as a Batch Operations manifest to the log
     bucket and creates one copy job (see docs/transfer.md for when to choose it).
     """
-    from s32s.aws.clients import AwsOptions
-    from s32s.cli.sync import SyncSession
+    from s32s import runs
     from s32s.maps.ini import Config
-    from s32s.snowball.batch import SnowballBatching
-    from s32s.sync.bwlimit import make_limiter
-    from s32s.sync.parts import part_pool
-    from s32s.transfers.batch_run import note_inventory
-    from s32s.transfers.config import (
-        TransferLogReporter,
-        build_job,
-        load_transfer_config,
-        log_factory,
-        log_target,
-        new_log,
-    )
-    from s32s.transfers.log import LogWriter
+    from s32s.transfers.config import load_transfer_config
 
     if engine != "batch" and (role_arn or wait):
         raise click.UsageError("--role-arn and --wait belong to --engine batch.")
     ini = app.load_config(required=False)
     objects = parse_object_options(kwargs, ini)
-    config = load_transfer_config(config_path)
-    for warning in config.warnings:
-        app.warn(warning)
-    if snowball_batch and (engine == "batch" or (config.dst.region or "").lower() != "snow"):
-        raise click.UsageError(
-            "--snowball-batch is for a Snowball Edge destination (dst region: snow) with the "
-            "local engine."
-        )
-    workers = workers or config.workers
-    base = AwsOptions(
-        profile=app.profile,
-        region=app.region,
-        endpoint_url=app.endpoint_url,
-        verify_tls=False if app.no_verify_ssl else None,
-    )
     if engine == "batch":
         if notify:
             raise click.UsageError(
                 "--notify is for the local engine: a Batch Operations job reports through its "
                 "completion report (read with --wait)."
             )
+        config = load_transfer_config(config_path)
+        for warning in config.warnings:
+            app.warn(warning)
+        if snowball_batch:
+            raise click.UsageError(
+                "--snowball-batch is for a Snowball Edge destination (dst region: snow) with the "
+                "local engine."
+            )
         from s32s.transfers.batch_run import BatchOptions
 
+        base = app.aws_options()
         batch = BatchOptions(
             role_arn=role_arn,
             wait=wait,
@@ -154,78 +135,30 @@ def run_command(
             settings=objects.settings,
             endpoint_url=base.endpoint_url,
         )
-        _run_batch(app, config, base, workers, inventory, batch)
+        _run_batch(app, config, base, workers or config.workers, inventory, batch)
         return
-    targets = notify_targets(notify, ini)
-    session = SyncSession(
-        app,
-        Config(skip_transfer_detail=False),
+    report = runs.transfer(
+        config_path,
         dry_run=dry_run,
-        yes=True,
-        command="transfer",
-        notify=targets,
+        inventory=inventory,
+        snowball_batch=snowball_batch,
+        hooks=run_hooks(app, yes=True),
+        workers=workers,
+        notify=notify_targets(notify, ini),
+        **objects.run_fields(),
+        **app.aws_keywords(),
     )
-    with part_pool(workers) as parts:
-        job = build_job(
-            config,
-            base,
-            parts,
-            workers,
-            inventory=inventory,
-            settings=objects.settings,
-            bandwidth=make_limiter(objects.bwlimit),
-            skip_archived=objects.skip_archived,
-            restore_archived_days=objects.restore_archived_days,
-        )
-        _show_inventory(app, job.source)
-        batching = SnowballBatching() if snowball_batch else None
-        runner = batching.run if batching else None
-        if batching:
-            job = batching.job(job)
-        if dry_run:
-            session.run_job(job, run=runner)
-            session.finish()
-            return
-        log = new_log(config, workers)
-        note_inventory(log, job.source)
-        writer = LogWriter(
-            log, config.log_directory, s3=log_target(config), factory=log_factory(config, base)
-        )
-        with writer:
-            where = str(writer.path) if writer.path else f"{log_target(config)}{log.file_name}"
-            archives = batching.archives if batching else None
-            reporter = TransferLogReporter(log, config.src, config.dst, archives=archives)
-            session.run_job(job, reporter, run=runner, log=where)
-        _check_endpoints(job)
-    if batching and batching.archives:
+    transfer_view = Config(skip_transfer_detail=False)
+    if report.log is None:  # a dry run
+        finish(app, transfer_view, [report])
+        return
+    if report.archives:
         app.info(
-            f"{len(batching.archives)} small file(s) in {len(batching.by_archive())} archive(s); "
+            f"{report.archived_files} small file(s) in {len(report.archives)} archive(s); "
             "the log names each file's archive."
         )
-    app.info(f"Transfer log: {where} ({log.status})")
-    session.finish(log=where, status=log.status)
-
-
-def _check_endpoints(job: object) -> None:
-    """Every endpoint of a side down by the end: a configuration problem (exit 2), not a partial run."""
-    from s32s.transfers.endpoints import AllEndpointsDown, RotatingClient
-
-    for store in (job.source, job.dest):  # type: ignore[attr-defined]
-        client = store.client
-        if isinstance(client, RotatingClient) and not client.healthy():
-            raise AllEndpointsDown(
-                f"No endpoint of {client.label} could be reached: {', '.join(client.clients)}.",
-                "Check that the endpoints are up; a re-run resumes where this one stopped.",
-            )
-
-
-def _show_inventory(app: App, source: object) -> None:
-    manifest = getattr(source, "manifest", None)
-    if manifest is not None:
-        app.info(
-            f"Source listed from the inventory report {manifest.location} "
-            f"({manifest.describe_age()}); objects written after it are not seen."
-        )
+    app.info(f"Transfer log: {report.log} ({report.log_status})")
+    finish(app, transfer_view, [report], log=report.log, status=report.log_status)
 
 
 def _run_batch(
@@ -237,10 +170,13 @@ def _run_batch(
     options: BatchOptions,
 ) -> None:
     """`--engine batch`: the library runs it; here it is shown."""
+    from s32s.runs import describe_inventory
     from s32s.transfers.batch_run import batch_transfer
 
     def planned(prepared: PreparedSync) -> None:
-        _show_inventory(app, prepared.job.source)
+        line = describe_inventory(prepared.job.source)
+        if line:
+            app.info(line)
         plan = prepared.plan
         app.info(f"Plan: {len(plan.copies)} object(s) to copy, {plan.unchanged} already in place.")
 
@@ -261,9 +197,7 @@ def _run_batch(
         )
     else:
         _render_batch(app, outcome, result.log_location)
-    code = outcome.report.exit_code
-    if code:
-        raise SystemExit(int(code))
+    end_with(outcome.report.exit_code)
 
 
 def _render_batch(app: App, outcome: BatchOutcome, log_location: str | None) -> None:

@@ -23,7 +23,7 @@ def watch_and_pull(
 ) -> None:
     """Watch `queue` and pull the slave maps its messages name, until Ctrl-C or --idle-exit."""
     from s32s.cli.maps import load_mapset
-    from s32s.cli.sync import run_selected_maps
+    from s32s.cli.sync import run_selected_maps, show_summary
     from s32s.notify.watch import QueueWatcher, WatchedMap, open_queue
 
     app.load_config(required=maps is None)
@@ -38,9 +38,11 @@ def watch_and_pull(
     pull_app = replace(app, stdin_isatty=False)
 
     def pull(selected: list[str] | tuple[str, ...]) -> dict[str, bool]:
-        session = run_selected_maps(pull_app, "slave", tuple(selected), maps, kwargs, backup_dir)
-        session.show_summary()
-        return {report.name: report.exit_code == ExitCode.OK for report in session.reports}
+        config, reports = run_selected_maps(
+            pull_app, "slave", tuple(selected), maps, kwargs, backup_dir
+        )
+        show_summary(pull_app, config, reports)
+        return {report.name: report.exit_code == ExitCode.OK for report in reports}
 
     app.info(f"Watching {queue} for changes to {_describe_maps(watched)} (Ctrl-C to stop).")
     stats = QueueWatcher(client, queue_url, load_maps, pull, options).run()
