@@ -19,6 +19,8 @@ _API = {
     "run_maps": "s32s.runs",
     "transfer": "s32s.runs",
     "check_maps": "s32s.runs",
+    "batch_transfer": "s32s.transfers.batch_run",  # transfer run --engine batch
+    "BatchOptions": "s32s.transfers.batch_run",
     "RunOptions": "s32s.maps.runner",
     "RunHooks": "s32s.sync.session",
 }

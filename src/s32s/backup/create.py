@@ -28,7 +28,6 @@ from s32s.backup.report import BackupReport
 from s32s.errors import ConfigError
 from s32s.maps.runner import StoreFactory
 from s32s.paths import S3Url, is_s3_url, parse_s3_url
-from s32s.sync.checksum import local_etag_like
 from s32s.sync.compare import CompareOptions
 from s32s.sync.entries import Entry
 from s32s.sync.events import NullReporter, Report, Reporter
@@ -38,6 +37,7 @@ from s32s.sync.local import LocalStore
 from s32s.sync.plan import Action, Kind, Plan, PlanOptions, make_plan
 from s32s.sync.s3 import S3Store
 from s32s.sync.state import MetadataCache
+from s32s.sync.store import Store
 
 
 @dataclass(frozen=True)
@@ -102,9 +102,13 @@ def _newest_complete(
 
 
 def _hash_like_base(
-    store: LocalStore, entries: list[Entry], base: Manifest | None, warnings: list[str]
+    store: Store, entries: list[Entry], base: Manifest | None, warnings: list[str]
 ) -> list[Entry]:
-    """--checksum: hash each local file of the base's size the way its ETag was made."""
+    """--checksum: hash each source file of the base's size the way its ETag was made.
+
+    A store that cannot hash without downloading (S3) leaves its entries as
+    listed: their ETags already are the content's.
+    """
     if base is None:
         return entries
     result = []
@@ -114,12 +118,11 @@ def _hash_like_base(
             result.append(entry)
             continue
         try:
-            etag = local_etag_like(store.path_of(entry.key), entry.size, record.etag)
+            etag = store.content_etag(entry, record.etag)
         except OSError as exc:
             warnings.append(f"{entry.key}: cannot be hashed ({describe_failure(exc)})")
-            result.append(entry)
-            continue
-        result.append(replace(entry, etag=etag))
+            etag = None
+        result.append(entry if etag is None else replace(entry, etag=etag))
     return result
 
 
@@ -212,7 +215,7 @@ def _create(
         )
     rules = IgnoreRules([*options.ignore, MANIFEST_NAME])
     manifest = base.manifest if base else None
-    if options.checksum and isinstance(source, LocalStore):
+    if options.checksum:
         listed = _hash_like_base(source, listed, manifest, warnings)
     plan = plan_snapshot(listed, manifest, rules, options.checksum)
     report.ignored = plan.uploads.ignored - (
@@ -252,13 +255,12 @@ def _create(
         report.failed.update(result.failed)
         report.failed.update(result.archived)  # a snapshot must hold every file
     if not stop.is_set():
-        server_side = isinstance(source, S3Store)
         result = run_plan(
             source,
             snapshot,
             plan.uploads,
             _empty(report),
-            replace(execute, server_side_copy=server_side),
+            replace(execute, server_side_copy=True),  # S3 → S3 copies in place (the copier decides)
             reporter,
             stop,
         )

@@ -123,7 +123,7 @@ def restore_job(
     guards = Safeguards(allow_empty_source=not options.delete, max_delete=options.max_delete)
     execute_options = ExecuteOptions(
         workers=options.workers,
-        server_side_copy=isinstance(dest, S3Store),
+        server_side_copy=True,  # a restore to S3 copies in place (the copier decides)
         bandwidth=stores.limiter,
         skip_archived=options.skip_archived,
         restore_archived_days=options.restore_archived_days,
