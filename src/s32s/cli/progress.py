@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -30,23 +31,27 @@ class LineReporter(NullReporter):
         self._lock = threading.Lock()
 
     def finished(self, action: Action, error: str | None) -> None:
+        """Write the file's line to stderr as plain text.
+
+        A run can finish thousands of files a second: a rich Console per line
+        cost more CPU than the requests themselves.
+        """
         verb = "copy" if action.kind.value == "copy" else "delete"
+        if error:
+            label = "skipped" if is_archived_reason(error) else "failed"
+            line = f"{label}: {action.key}: {error}"
+        elif self.quiet:
+            return
+        elif verb == "copy":
+            line = f"copy: {self.source}/{action.key} to {self.dest}/{action.key}"
+        else:
+            line = f"delete: {self.dest}/{action.key}"
         with self._lock:
-            if error:
-                label = "skipped" if is_archived_reason(error) else "failed"
-                error_console().print(
-                    f"{label}: {escape(action.key)}: {escape(error)}",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-            elif not self.quiet:
-                target = f"{self.dest}/{action.key}"
-                line = (
-                    f"{verb}: {self.source}/{action.key} to {target}"
-                    if verb == "copy"
-                    else f"delete: {target}"
-                )
-                error_console().print(escape(line), highlight=False, soft_wrap=True)
+            sys.stderr.write(line.translate(_CONTROL_CHARACTERS) + "\n")
+
+
+# Control characters in a key (a hostile name) must not reach a terminal or a log as such.
+_CONTROL_CHARACTERS = {code: "?" for code in [*range(0x20), 0x7F]}
 
 
 class RichReporter:
