@@ -18,7 +18,7 @@ from s32s.sync.parts import (
     part_size_for,
     part_span,
 )
-from s32s.sync.s3 import multipart_threshold, preferred_part_size
+from s32s.sync.s3 import multipart_threshold, preferred_part_size, range_size_for
 
 
 def test_parts_cover_the_object_exactly() -> None:
@@ -48,6 +48,18 @@ def test_bad_size_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch, te
 def test_threshold_defaults_to_8_mib(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("S32S_MULTIPART_THRESHOLD", raising=False)
     assert multipart_threshold() == 8 * MiB
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [(100 * MiB, 8 * MiB), (128 * MiB, 8 * MiB), (200 * MiB, 13 * MiB), (1024 * MiB, 64 * MiB)],
+)
+def test_downloads_take_at_most_sixteen_ranges(
+    monkeypatch: pytest.MonkeyPatch, size: int, expected: int
+) -> None:
+    monkeypatch.delenv("S32S_MULTIPART_CHUNKSIZE", raising=False)
+    assert range_size_for(size) == expected
+    assert part_count(size, expected) <= 16
 
 
 def _record(key: str = "data/a.bin", **changes: object) -> UploadRecord:

@@ -28,6 +28,7 @@ from s32s.sync.entries import (
 from s32s.sync.local import FileChangedError
 from s32s.sync.objectsettings import DEFAULT_SETTINGS, STORAGE_CLASSES, ObjectSettings
 from s32s.sync.parts import (
+    PARTS_IN_FLIGHT,
     FileSlice,
     Interrupted,
     PartialDownload,
@@ -97,6 +98,15 @@ def multipart_threshold() -> int:
 def preferred_part_size() -> int:
     """The part size of uploads and ranged downloads (default PART_SIZE, grown for huge files)."""
     return _size_setting(PART_SIZE_VARIABLE, PART_SIZE, MIN_PART_SIZE)
+
+
+def range_size_for(size: int) -> int:
+    """The size of each ranged GET of an object of `size` bytes: the part size,
+    grown (in whole MiB) so the object takes no more ranges than the part pool
+    fetches at once. Each range is a request, and servers that keep objects as
+    files (moto's, rclone's) read the whole object for every range."""
+    fewest = -(-size // (PARTS_IN_FLIGHT * MiB)) * MiB
+    return max(part_size_for(size, preferred_part_size()), fewest)
 
 
 def check_part_settings() -> None:
@@ -770,7 +780,7 @@ class S3Store:
         next run continues it) but not a replaced object.
         """
         assert self.part_pool is not None and entry.etag is not None
-        chunk = part_size_for(entry.size, preferred_part_size())
+        chunk = range_size_for(entry.size)
         done = partial.resume(entry.etag, entry.size, chunk)
         counted = [sum(part_span(n, chunk, entry.size)[1] for n in done)]
         lock = threading.Lock()
