@@ -298,7 +298,7 @@ def test_push_pull_cycles_copy_nothing_once_in_sync(
         "plain.txt": b"plain",
         "empty.bin": b"",
         "with space/é 日本 +%#?=.txt": b"odd name",
-        "parts.bin": os.urandom(9 * 1024 * 1024),  # over the 8 MiB threshold: in parts
+        "parts.bin": os.urandom(20 * 1024 * 1024 + 1),  # 8 + 8 + 4 MiB and 1 byte, in parts
     }
     for index, (name, data) in enumerate(files.items()):
         path = master / name
